@@ -1,0 +1,25 @@
+/*
+ * buf.h - a growable byte buffer for building responses and exports.
+ * The buffer owns `data` (always NUL-terminated when len > 0 or after any append).
+ */
+#ifndef FD_BUF_H
+#define FD_BUF_H
+
+#include <stddef.h>
+
+typedef struct fd_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} fd_buf;
+
+/* All return 0, or -1 when memory runs out (the buffer is then unchanged). */
+int fd_buf_append(fd_buf *b, const char *s, size_t n);
+int fd_buf_puts(fd_buf *b, const char *s);
+int fd_buf_printf(fd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Keep the allocation, forget the content. */
+void fd_buf_reset(fd_buf *b);
+/* Release the allocation. Safe on a zeroed buffer. */
+void fd_buf_free(fd_buf *b);
+
+#endif
