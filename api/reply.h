@@ -1,0 +1,53 @@
+/*
+ * reply.h - answering requests: JSON documents, problem+json errors, request bodies, queries.
+ *
+ * api_http_status() is the one place that maps the core error enum to HTTP.
+ * Every reply function sends the response; after it the handler must not touch the request.
+ */
+#ifndef FD_API_REPLY_H
+#define FD_API_REPLY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "core/check.h"
+#include "core/error.h"
+
+#define API_BODY_MAX (1024 * 1024) /* 1 MiB: larger bodies are 413 */
+
+/* The HTTP status for an error: 400, 401, 403, 404, 409, 412, 413, 422, 429, 500, 503. */
+int api_http_status(fd_err e);
+
+/* Send `body` (reference stolen) as application/json. etag_version >= 0 adds ETag: "<n>".
+ * Adds Idempotent-Replayed: true when c->ctx.replayed. */
+void api_reply_json(api_call *c, int status, json_t *body, int64_t etag_version);
+
+/* 201 Created with Location (copied), ETag as above. */
+void api_reply_created(api_call *c, json_t *body, const char *location, int64_t etag_version);
+
+/* 204 No Content. */
+void api_reply_no_content(api_call *c);
+
+/* application/problem+json for `e` with p's detail, field ("field" member) and extra members
+ * merged in; clears `p`. Internal errors are logged with the request id, never detailed. */
+void api_reply_error(api_call *c, fd_err e, fd_problem *p);
+
+/* The same for requests that never reached a handler (router, auth): extra stolen, may be NULL. */
+void api_reply_problem(h2o_req_t *req, fd_err e, const char *detail, json_t *extra);
+
+/*
+ * Parse the request body as one JSON object and check it against `fields` (see core/check.h).
+ * Empty body counts as {} when `empty_ok`. On failure answers the problem itself (413 over
+ * API_BODY_MAX, 400 malformed with line/column/position, 400 unknown field, 422 wrong type)
+ * and returns -1; on success *out is owned by the caller and 0 is returned.
+ */
+int api_body_object(api_call *c, const check_field *fields, int empty_ok, json_t **out);
+
+/* The decoded value of query parameter `name`, from req->pool; NULL when absent. */
+const char *api_query(api_call *c, const char *name);
+
+/* Parse a decimal id/number parameter with range check; 0 or -1. */
+int api_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif
