@@ -1,0 +1,511 @@
+/* audit.c - the flight recorder: appending hash-chained events, verifying chains, exporting
+ * (see audit.h). The only file that includes OpenSSL headers: SHA-256 comes from libcrypto.
+ *
+ * Each stored row holds the exported event text: compact JSON with sorted keys, "hash"
+ * included. The canonical form that is hashed is the same object without "hash", dumped the
+ * same way, so anyone can recompute it from an export. Events hold only strings, integers,
+ * booleans and null (no reals), so dumping a parsed event gives back the same bytes. */
+#include "audit.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "timefmt.h"
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+#define PAGE_ROWS 256
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* hex(SHA-256(data)) into out[FD_HASH_HEX]; 0 or -1. */
+static int sha256_hex(const char *data, size_t len, char out[FD_HASH_HEX])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+        return -1;
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < n; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return 0;
+}
+
+/* 1 when v holds a real anywhere: reals do not survive a dump/parse round trip byte for byte. */
+static int has_real(const json_t *v)
+{
+    if (json_is_real(v))
+        return 1;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *m;
+        json_object_foreach((json_t *)v, k, m)
+        {
+            if (has_real(m))
+                return 1;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+        {
+            if (has_real(m))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, const char *action,
+                    const char *target, const json_t *before, const json_t *after, const char *note)
+{
+    const fd_actor *a = ctx->actor;
+    json_t *ev = NULL;
+    char *canonical = NULL, *text = NULL;
+    char prev[FD_HASH_HEX], hash[FD_HASH_HEX], at[FD_TIME_LEN];
+    int64_t seq, now = store_now_ms(st);
+    fd_err e = FD_E_INTERNAL;
+
+    if (a == NULL || has_real(before) || has_real(after))
+        return FD_E_INTERNAL;
+    if (store_audit_next_seq(st, &seq) != FD_OK ||
+        store_audit_prev_hash(st, migration, prev) != FD_OK)
+        return FD_E_INTERNAL;
+    fd_time_format(now, at);
+
+    ev = json_object();
+    json_object_set_new(ev, "seq", json_integer(seq));
+    json_object_set_new(ev, "migration", str_or_null(migration));
+    json_object_set_new(ev, "at", json_string(at));
+    json_object_set_new(
+        ev, "actor",
+        json_pack("{s:s,s:s,s:s}", "sub", a->sub, "name", a->name, "role", fd_role_name(a->role)));
+    json_object_set_new(ev, "source", json_string(a->source[0] ? a->source : "api"));
+    json_object_set_new(ev, "action", json_string(action));
+    json_object_set_new(ev, "target", str_or_null(target));
+    json_object_set_new(ev, "before", before ? json_deep_copy(before) : json_null());
+    json_object_set_new(ev, "after", after ? json_deep_copy(after) : json_null());
+    json_object_set_new(ev, "note", str_or_null(note));
+    json_object_set_new(ev, "request_id", str_or_null(ctx->request_id));
+    json_object_set_new(ev, "prev_hash", json_string(prev));
+
+    canonical = json_dumps(ev, DUMP_FLAGS);
+    if (canonical == NULL || sha256_hex(canonical, strlen(canonical), hash) != 0)
+        goto done;
+    json_object_set_new(ev, "hash", json_string(hash));
+    text = json_dumps(ev, DUMP_FLAGS);
+    if (text == NULL)
+        goto done;
+    e = store_audit_insert(st, seq, migration, now, action, prev, hash, text, strlen(text));
+done:
+    json_decref(ev);
+    free(canonical);
+    free(text);
+    return e;
+}
+
+int64_t audit_last_seq(fd_store *st)
+{
+    return store_audit_last_seq(st);
+}
+
+int audit_format_parse(const char *s, fd_audit_format *out)
+{
+    if (s == NULL)
+        return -1;
+    if (strcmp(s, "json") == 0)
+        *out = FD_AUDIT_JSON;
+    else if (strcmp(s, "ndjson") == 0)
+        *out = FD_AUDIT_NDJSON;
+    else if (strcmp(s, "csv") == 0)
+        *out = FD_AUDIT_CSV;
+    else
+        return -1;
+    return 0;
+}
+
+/* ---- verification ---- */
+
+typedef struct verifier {
+    json_t *heads; /* chain ("" for the global chain) -> last claimed hash */
+    int64_t events;
+    int64_t first_seq, last_seq;
+    char last_hash[FD_HASH_HEX];
+    int64_t broken_seq; /* -1 while intact */
+    const char *broken_reason;
+} verifier;
+
+static void verifier_init(verifier *v)
+{
+    memset(v, 0, sizeof *v);
+    v->heads = json_object();
+    v->first_seq = v->last_seq = -1;
+    v->broken_seq = -1;
+}
+
+static void broken(verifier *v, int64_t seq, const char *reason)
+{
+    if (v->broken_seq < 0) {
+        v->broken_seq = seq;
+        v->broken_reason = reason;
+    }
+}
+
+static int is_hex64(const char *s)
+{
+    if (s == NULL || strlen(s) != 64)
+        return 0;
+    for (int i = 0; i < 64; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+/* Check one event object: its hash, its link to the previous event of its chain, its order.
+ * The object is modified temporarily ("hash" removed and put back). */
+static void verify_event(verifier *v, json_t *ev, int64_t fallback_seq)
+{
+    json_t *jseq = json_object_get(ev, "seq"), *jmig = json_object_get(ev, "migration");
+    const char *hash = json_string_value(json_object_get(ev, "hash"));
+    const char *prev = json_string_value(json_object_get(ev, "prev_hash"));
+    int64_t seq = json_is_integer(jseq) ? json_integer_value(jseq) : fallback_seq;
+
+    v->events++;
+    if (v->first_seq < 0)
+        v->first_seq = seq;
+    if (!json_is_object(ev) || !json_is_integer(jseq) ||
+        !(json_is_string(jmig) || json_is_null(jmig)) || !is_hex64(hash) || !is_hex64(prev)) {
+        broken(v, seq, "malformed event");
+        v->last_seq = seq;
+        return;
+    }
+    if (v->last_seq >= 0 && seq <= v->last_seq)
+        broken(v, seq, "seq out of order");
+    v->last_seq = seq;
+
+    json_t *keep = json_incref(json_object_get(ev, "hash"));
+    json_object_del(ev, "hash");
+    char *canonical = json_dumps(ev, DUMP_FLAGS);
+    json_object_set_new(ev, "hash", keep);
+    hash = json_string_value(keep);
+    char computed[FD_HASH_HEX];
+    if (canonical == NULL || sha256_hex(canonical, strlen(canonical), computed) != 0)
+        broken(v, seq, "cannot hash event");
+    else if (strcmp(computed, hash) != 0)
+        broken(v, seq, "hash mismatch");
+    free(canonical);
+
+    const char *chain = json_is_string(jmig) ? json_string_value(jmig) : "";
+    const char *expect = json_string_value(json_object_get(v->heads, chain));
+    if (strcmp(prev, expect ? expect : ZERO_HASH) != 0)
+        broken(v, seq, "prev_hash mismatch");
+    json_object_set_new(v->heads, chain, json_string(hash));
+    snprintf(v->last_hash, sizeof v->last_hash, "%s", hash);
+}
+
+static json_t *verifier_result(verifier *v)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "ok", json_boolean(v->broken_seq < 0));
+    json_object_set_new(r, "events", json_integer(v->events));
+    json_object_set_new(r, "first_seq", v->events ? json_integer(v->first_seq) : json_null());
+    json_object_set_new(r, "last_seq", v->events ? json_integer(v->last_seq) : json_null());
+    json_object_set_new(r, "last_hash", v->events ? json_string(v->last_hash) : json_null());
+    if (v->broken_seq < 0)
+        json_object_set_new(r, "broken", json_null());
+    else
+        json_object_set_new(
+            r, "broken",
+            json_pack("{s:I,s:s}", "seq", (json_int_t)v->broken_seq, "reason", v->broken_reason));
+    json_decref(v->heads);
+    v->heads = NULL;
+    return r;
+}
+
+fd_err audit_verify_events(const json_t *events, json_t **out)
+{
+    *out = NULL;
+    if (!json_is_array(events))
+        return FD_E_BAD_REQUEST;
+    verifier v;
+    verifier_init(&v);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        /* work on a copy: the caller's array stays untouched */
+        json_t *copy = json_deep_copy(ev);
+        verify_event(&v, copy ? copy : json_null(), v.last_seq + 1);
+        json_decref(copy);
+    }
+    *out = verifier_result(&v);
+    return FD_OK;
+}
+
+/* A stored row: the event text must parse, and its columns must agree with it. */
+static int verify_row(void *arg, const store_audit_row *row)
+{
+    verifier *v = arg;
+    json_t *ev = json_loadb(row->event, row->len, 0, NULL);
+    if (ev == NULL) {
+        v->events++;
+        if (v->first_seq < 0)
+            v->first_seq = row->seq;
+        v->last_seq = row->seq;
+        broken(v, row->seq, "malformed event");
+        return 0;
+    }
+    verify_event(v, ev, row->seq);
+    const char *hash = json_string_value(json_object_get(ev, "hash"));
+    const char *mig = json_string_value(json_object_get(ev, "migration"));
+    if (json_integer_value(json_object_get(ev, "seq")) != row->seq || hash == NULL ||
+        strcmp(hash, row->hash) != 0 || (mig == NULL) != (row->migration == NULL) ||
+        (mig != NULL && strcmp(mig, row->migration) != 0))
+        broken(v, row->seq, "row does not match its event");
+    json_decref(ev);
+    return 0;
+}
+
+fd_err audit_verify(fd_store *st, const char *mid, json_t **out)
+{
+    *out = NULL;
+    if (mid != NULL) {
+        fd_mig_head head;
+        fd_err e = store_mig_head(st, mid, &head);
+        if (e != FD_OK)
+            return e;
+    }
+    verifier v;
+    verifier_init(&v);
+    int64_t after = 0, until = store_audit_last_seq(st);
+    for (;;) {
+        int n = 0;
+        fd_err e = store_audit_page(st, mid ? STORE_AUDIT_MIGRATION : STORE_AUDIT_GLOBAL, mid,
+                                    after, until, PAGE_ROWS, verify_row, &v, &n);
+        if (e != FD_OK) {
+            json_decref(v.heads);
+            return e;
+        }
+        if (n < PAGE_ROWS)
+            break;
+        after = v.last_seq;
+    }
+    *out = verifier_result(&v);
+    return FD_OK;
+}
+
+/* ---- export ---- */
+
+typedef struct export_state {
+    audit_cursor *cur;
+    fd_buf *out;
+    size_t stop_at; /* the chunk is full once out->len reaches this */
+    int full;
+    int failed;
+} export_state;
+
+/* Spreadsheets run cells that start with = + - @ (and tab/CR) as formulas: a note such as
+ * "=HYPERLINK(...)" in a CSV opened in a spreadsheet would execute. Such cells get a leading
+ * apostrophe (the OWASP advice). Only the CSV export does this; JSON and NDJSON stay verbatim
+ * because their hashes must verify. */
+static int csv_cell(fd_buf *b, const char *s, int last)
+{
+    int r = 0;
+    if (s == NULL)
+        s = "";
+    int guard =
+        s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        r |= fd_buf_puts(b, "\"");
+    if (guard)
+        r |= fd_buf_puts(b, "'");
+    for (const char *p = s; *p; p++) {
+        const char *q = strchr(p, '"');
+        if (q == NULL) {
+            r |= fd_buf_puts(b, p);
+            break;
+        }
+        r |= fd_buf_append(b, p, (size_t)(q - p + 1));
+        r |= fd_buf_puts(b, "\""); /* RFC 4180: a quote inside a quoted cell is doubled */
+        p = q;
+    }
+    if (quote)
+        r |= fd_buf_puts(b, "\"");
+    r |= fd_buf_puts(b, last ? "\r\n" : ",");
+    return r;
+}
+
+static const char CSV_HEADER[] = "seq,at,migration,actor_sub,actor_name,actor_role,source,action,"
+                                 "target,note,request_id,before,after,prev_hash,hash\r\n";
+
+static int csv_row(fd_buf *b, const store_audit_row *row)
+{
+    json_t *ev = json_loadb(row->event, row->len, 0, NULL);
+    if (ev == NULL)
+        return -1;
+    json_t *actor = json_object_get(ev, "actor");
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)row->seq);
+    char *before = json_dumps(json_object_get(ev, "before"), DUMP_FLAGS | JSON_ENCODE_ANY);
+    char *after = json_dumps(json_object_get(ev, "after"), DUMP_FLAGS | JSON_ENCODE_ANY);
+    const char *cells[] = {
+        seq,
+        json_string_value(json_object_get(ev, "at")),
+        json_string_value(json_object_get(ev, "migration")),
+        json_string_value(json_object_get(actor, "sub")),
+        json_string_value(json_object_get(actor, "name")),
+        json_string_value(json_object_get(actor, "role")),
+        json_string_value(json_object_get(ev, "source")),
+        json_string_value(json_object_get(ev, "action")),
+        json_string_value(json_object_get(ev, "target")),
+        json_string_value(json_object_get(ev, "note")),
+        json_string_value(json_object_get(ev, "request_id")),
+        before && strcmp(before, "null") != 0 ? before : NULL,
+        after && strcmp(after, "null") != 0 ? after : NULL,
+        row->prev_hash,
+        row->hash,
+    };
+    int n = (int)(sizeof cells / sizeof cells[0]), r = 0;
+    for (int i = 0; i < n; i++)
+        r |= csv_cell(b, cells[i], i == n - 1);
+    free(before);
+    free(after);
+    json_decref(ev);
+    return r;
+}
+
+static int export_row(void *arg, const store_audit_row *row)
+{
+    export_state *x = arg;
+    int r = 0;
+    switch (x->cur->format) {
+    case FD_AUDIT_JSON:
+        r |= fd_buf_puts(x->out, x->cur->written ? ",\n" : "\n");
+        r |= fd_buf_append(x->out, row->event, row->len);
+        break;
+    case FD_AUDIT_NDJSON:
+        r |= fd_buf_append(x->out, row->event, row->len);
+        r |= fd_buf_puts(x->out, "\n");
+        break;
+    case FD_AUDIT_CSV:
+        r |= csv_row(x->out, row);
+        break;
+    }
+    if (r != 0) {
+        x->failed = 1;
+        return -1;
+    }
+    x->cur->after = row->seq;
+    x->cur->written++;
+    if (x->out->len >= x->stop_at) {
+        x->full = 1;
+        return 1;
+    }
+    return 0;
+}
+
+fd_err audit_cursor_open(fd_store *st, const char *mid, int64_t after, fd_audit_format format,
+                         audit_cursor *cur)
+{
+    memset(cur, 0, sizeof *cur);
+    if (mid != NULL) {
+        fd_mig_head head;
+        fd_err e = store_mig_head(st, mid, &head);
+        if (e != FD_OK)
+            return e;
+        snprintf(cur->migration, sizeof cur->migration, "%s", mid);
+    } else {
+        cur->all = 1;
+    }
+    cur->after = after > 0 ? after : 0;
+    cur->until = store_audit_last_seq(st);
+    cur->format = format;
+    return FD_OK;
+}
+
+fd_err audit_export_chunk(fd_store *st, audit_cursor *cur, fd_buf *out, size_t target, int *done)
+{
+    *done = 0;
+    if (cur->phase == 2) {
+        *done = 1;
+        return FD_OK;
+    }
+    size_t start = out->len;
+    int r = 0;
+    if (cur->phase == 0) {
+        if (cur->format == FD_AUDIT_JSON)
+            r |= fd_buf_puts(out, "[");
+        else if (cur->format == FD_AUDIT_CSV)
+            r |= fd_buf_puts(out, CSV_HEADER);
+        if (r != 0)
+            return FD_E_INTERNAL;
+        cur->phase = 1;
+    }
+    /* keyset pages until the chunk holds `target` bytes (at least one event) or the snapshot
+     * is exhausted */
+    export_state x = {.cur = cur, .out = out, .stop_at = start + target};
+    for (;;) {
+        int n = 0;
+        fd_err e = store_audit_page(st, cur->all ? STORE_AUDIT_ALL : STORE_AUDIT_MIGRATION,
+                                    cur->all ? NULL : cur->migration, cur->after, cur->until,
+                                    PAGE_ROWS, export_row, &x, &n);
+        if (e != FD_OK || x.failed)
+            return FD_E_INTERNAL;
+        if (x.full)
+            return FD_OK;
+        if (n < PAGE_ROWS)
+            break;
+    }
+    if (cur->format == FD_AUDIT_JSON && fd_buf_puts(out, "\n]\n") != 0)
+        return FD_E_INTERNAL;
+    cur->phase = 2;
+    *done = 1;
+    return FD_OK;
+}
+
+typedef struct each_state {
+    void (*fn)(void *arg, int64_t seq, const char *migration, const char *action, const char *json,
+               size_t len);
+    void *arg;
+    int64_t last;
+} each_state;
+
+static int each_row(void *arg, const store_audit_row *row)
+{
+    each_state *x = arg;
+    x->fn(x->arg, row->seq, row->migration, row->action, row->event, row->len);
+    x->last = row->seq;
+    return 0;
+}
+
+fd_err audit_each_after(fd_store *st, const char *mid, int64_t after, int limit,
+                        void (*fn)(void *arg, int64_t seq, const char *migration,
+                                   const char *action, const char *json, size_t len),
+                        void *arg, int *count)
+{
+    *count = 0;
+    each_state x = {.fn = fn, .arg = arg, .last = after};
+    int64_t until = store_audit_last_seq(st);
+    while (*count < limit) {
+        int want = limit - *count < PAGE_ROWS ? limit - *count : PAGE_ROWS, n = 0;
+        fd_err e = store_audit_page(st, mid ? STORE_AUDIT_MIGRATION : STORE_AUDIT_ALL, mid, x.last,
+                                    until, want, each_row, &x, &n);
+        if (e != FD_OK)
+            return e;
+        *count += n;
+        if (n < want)
+            break;
+    }
+    return FD_OK;
+}

@@ -1,0 +1,364 @@
+/* flight_steps.c - steps: adding and editing them (leads), and the actions of a live flight:
+ * tick, untick, skip, fail (engineers and above). See flight.h.
+ *
+ * Rules run inside core_mutate (one transaction with the audit event). Every change of a step
+ * bumps the step's version and the migration's version. */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "check.h"
+#include "flight.h"
+#include "flight_internal.h"
+#include "mutate.h"
+#include "plan.h"
+
+#define TEXT_MAX 2000
+
+typedef struct step_args {
+    const char *mid;
+    const char *stage;
+    int64_t sid;
+    const json_t *body;
+    fd_step_action action;
+    const char *text;
+} step_args;
+
+static void target_step(char *out, size_t n, int64_t sid)
+{
+    snprintf(out, n, "steps/%lld", (long long)sid);
+}
+
+static fd_err load_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid, json_t **out)
+{
+    fd_err e = store_step_doc(st, mid, sid, out);
+    if (e == FD_E_NOT_FOUND)
+        return fd_fail(&ctx->problem, e, NULL, "migration %s has no step %lld", mid,
+                       (long long)sid);
+    return e;
+}
+
+static int64_t step_version(const json_t *step)
+{
+    return (int64_t)json_integer_value(json_object_get(step, "version"));
+}
+
+static const char *step_status(const json_t *step)
+{
+    return check_str(step, "status", "");
+}
+
+/* "Alice at 2026-..." of the last change, for refusals. */
+static void who_when(const json_t *step, char *out, size_t n)
+{
+    snprintf(out, n, "%s at %s", check_str(json_object_get(step, "by"), "name", "someone"),
+             check_str(step, "at", "an unknown time"));
+}
+
+fd_err flight_get_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid, json_t **out)
+{
+    fd_err e = load_step(st, ctx, mid, sid, out);
+    if (e == FD_E_INTERNAL)
+        return fd_fail(&ctx->problem, e, NULL, "%s", store_last_error(st));
+    return e;
+}
+
+/* ---- plan edits (leads) ---- */
+
+static fd_err rule_add(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+{
+    step_args *a = args;
+    fd_mig_head h;
+    fd_stage_row stage;
+    int64_t sid;
+    char target[32];
+    fd_err e = flight_require_role(ctx, FD_ROLE_LEAD, "add steps");
+    if (e == FD_OK)
+        e = plan_check_step(st, a->body, "", 0, &ctx->problem);
+    if (e == FD_OK)
+        e = flight_load_head(st, ctx, a->mid, &h);
+    if (e == FD_OK)
+        e = flight_refuse_read_only(ctx, &h);
+    if (e == FD_OK) /* there is no step yet: If-Match names the migration */
+        e = flight_if_match(ctx, h.version, "the migration");
+    if (e != FD_OK)
+        return e;
+    e = store_stage_get(st, a->mid, a->stage, &stage);
+    if (e == FD_E_NOT_FOUND)
+        return fd_fail(&ctx->problem, e, NULL, "migration %s has no stage %s", a->mid, a->stage);
+    if (e != FD_OK)
+        return e;
+    if (strcmp(stage.status, "done") == 0)
+        return fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                       "stage %s is done; steps can no longer be added to it", stage.key);
+    e = store_step_insert(st, a->mid, stage.key, a->body, &sid);
+    if (e == FD_OK)
+        e = store_mig_bump(st, a->mid, NULL);
+    if (e == FD_OK)
+        e = store_step_doc(st, a->mid, sid, out);
+    target_step(target, sizeof target, sid);
+    /* adding to the active stage records what reality required: the audit says so */
+    if (e == FD_OK)
+        e = audit_append(st, ctx, a->mid, "step.add", target, NULL, *out, NULL);
+    return e;
+}
+
+fd_err flight_add_step(fd_store *st, fd_ctx *ctx, const char *mid, const char *stage,
+                       const json_t *step, json_t **out)
+{
+    step_args a = {.mid = mid, .stage = stage, .body = step};
+    return core_mutate(st, ctx, rule_add, &a, out);
+}
+
+/* The checks shared by patch and delete: lead, the step exists, the migration is not
+ * read-only, If-Match, and neither the step nor its stage is done. *step is the step. */
+static fd_err editable_step(fd_store *st, fd_ctx *ctx, step_args *a, const char *what,
+                            json_t **step)
+{
+    fd_mig_head h;
+    fd_stage_row stage;
+    char ww[200];
+    *step = NULL;
+    fd_err e = flight_require_role(ctx, FD_ROLE_LEAD, what);
+    if (e == FD_OK)
+        e = flight_load_head(st, ctx, a->mid, &h);
+    if (e == FD_OK)
+        e = load_step(st, ctx, a->mid, a->sid, step);
+    if (e == FD_OK)
+        e = flight_refuse_read_only(ctx, &h);
+    if (e == FD_OK)
+        e = flight_if_match(ctx, step_version(*step), "the step");
+    if (e == FD_OK && strcmp(step_status(*step), "done") == 0) {
+        who_when(*step, ww, sizeof ww);
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "step %lld is done (ticked by %s); untick it before changing it",
+                    (long long)a->sid, ww);
+        fd_problem_set(&ctx->problem, "current", json_incref(*step));
+    }
+    if (e == FD_OK) {
+        e = store_stage_get(st, a->mid, check_str(*step, "stage", ""), &stage);
+        if (e == FD_OK && strcmp(stage.status, "done") == 0)
+            e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                        "stage %s is done; its steps can no longer change", stage.key);
+    }
+    if (e != FD_OK) {
+        json_decref(*step);
+        *step = NULL;
+    }
+    return e;
+}
+
+static fd_err rule_patch_step(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+{
+    step_args *a = args;
+    json_t *old = NULL, *cur = NULL;
+    char target[32];
+    fd_err e = flight_require_role(ctx, FD_ROLE_LEAD, "edit steps");
+    if (e == FD_OK)
+        e = plan_check_step(st, a->body, "", 1, &ctx->problem);
+    if (e == FD_OK)
+        e = editable_step(st, ctx, a, "edit steps", &old);
+    if (e != FD_OK)
+        return e;
+    cur = json_deep_copy(old);
+
+    /* plan fields: a null clears an optional field; title and critical cannot be null */
+    static const char *const fields[] = {"title", "details",          "owner_team", "command",
+                                         "link",  "expected_minutes", "critical"};
+    int plan_changed = 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(a->body, fields[i]);
+        if (v == NULL || (json_is_null(v) && (i == 0 || i == 6)))
+            continue;
+        if (!json_equal(v, json_object_get(cur, fields[i]))) {
+            json_object_set(cur, fields[i], v);
+            plan_changed = 1;
+        }
+    }
+    int from = (int)json_integer_value(json_object_get(old, "position")), to = from, count = 0;
+    json_t *pos = json_object_get(a->body, "position");
+    if (json_is_integer(pos)) {
+        const char *stage = check_str(old, "stage", "");
+        e = store_stage_step_count(st, a->mid, stage, &count);
+        if (e != FD_OK)
+            goto done;
+        to = (int)json_integer_value(pos);
+        if (to > count) {
+            e = fd_fail(&ctx->problem, FD_E_INVALID, "position",
+                        "position must be from 1 to %d (the steps of stage %s)", count, stage);
+            goto done;
+        }
+    }
+    if (plan_changed || to != from) {
+        if (plan_changed)
+            e = store_step_write_plan(st, a->sid, cur);
+        if (e == FD_OK && to != from)
+            e = store_step_move(st, a->mid, check_str(old, "stage", ""), a->sid, from, to);
+        if (e == FD_OK)
+            e = store_mig_bump(st, a->mid, NULL);
+    }
+    json_decref(cur);
+    cur = NULL;
+    if (e == FD_OK)
+        e = store_step_doc(st, a->mid, a->sid, &cur);
+    target_step(target, sizeof target, a->sid);
+    if (e == FD_OK && (plan_changed || to != from))
+        e = audit_append(st, ctx, a->mid, "step.update", target, old, cur, NULL);
+    if (e == FD_OK) {
+        *out = cur;
+        cur = NULL;
+    }
+done:
+    json_decref(old);
+    json_decref(cur);
+    return e;
+}
+
+fd_err flight_patch_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                         const json_t *body, json_t **out)
+{
+    step_args a = {.mid = mid, .sid = sid, .body = body};
+    return core_mutate(st, ctx, rule_patch_step, &a, out);
+}
+
+static fd_err rule_delete_step(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+{
+    step_args *a = args;
+    json_t *old = NULL;
+    char target[32];
+    (void)out; /* nothing to return: the idempotent answer of a delete is null */
+    fd_err e = editable_step(st, ctx, a, "remove steps", &old);
+    if (e != FD_OK)
+        return e;
+    e = store_step_delete(st, a->mid, check_str(old, "stage", ""), a->sid,
+                          (int)json_integer_value(json_object_get(old, "position")));
+    if (e == FD_OK)
+        e = store_mig_bump(st, a->mid, NULL);
+    target_step(target, sizeof target, a->sid);
+    if (e == FD_OK)
+        e = audit_append(st, ctx, a->mid, "step.delete", target, old, NULL, NULL);
+    json_decref(old);
+    return e;
+}
+
+fd_err flight_delete_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid)
+{
+    step_args a = {.mid = mid, .sid = sid};
+    return core_mutate(st, ctx, rule_delete_step, &a, NULL);
+}
+
+/* ---- actions of a live flight ---- */
+
+static const struct {
+    const char *verb;   /* for messages */
+    const char *target; /* the status it leads to */
+    const char *audit;  /* the audit action */
+    const char *text;   /* name of the required text, NULL when optional */
+} actions[] = {
+    [FD_STEP_TICK] = {"ticked", "done", "step.tick", NULL},
+    [FD_STEP_UNTICK] = {"unticked", "pending", "step.untick", NULL},
+    [FD_STEP_SKIP] = {"skipped", "skipped", "step.skip", "reason"},
+    [FD_STEP_FAIL] = {"marked failed", "failed", "step.fail", "note"},
+};
+
+/* Is the move from `status` allowed for this action? If not, say why in ctx->problem with the
+ * step as "current" (someone else may have been first). */
+static fd_err check_transition(fd_ctx *ctx, fd_step_action act, const json_t *step, int64_t sid)
+{
+    const char *status = step_status(step);
+    char ww[200];
+    who_when(step, ww, sizeof ww);
+    fd_err e = FD_OK;
+    if (strcmp(status, actions[act].target) == 0) {
+        if (json_is_null(json_object_get(step, "by")))
+            e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL, "step %lld is already %s",
+                        (long long)sid, status);
+        else
+            e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL, "already %s by %s", actions[act].verb,
+                        ww);
+    } else if (act == FD_STEP_TICK && strcmp(status, "skipped") == 0) {
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "step %lld was skipped by %s; untick it first to tick it", (long long)sid, ww);
+    } else if ((act == FD_STEP_SKIP || act == FD_STEP_FAIL) && strcmp(status, "done") == 0) {
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "step %lld was ticked by %s; untick it first", (long long)sid, ww);
+    } else if (act == FD_STEP_FAIL && strcmp(status, "skipped") == 0) {
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "step %lld was skipped by %s; untick it first", (long long)sid, ww);
+    }
+    if (e != FD_OK)
+        fd_problem_set(&ctx->problem, "current", json_deep_copy(step));
+    return e;
+}
+
+static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+{
+    step_args *a = args;
+    fd_step_action act = a->action;
+    fd_mig_head h;
+    json_t *old = NULL;
+    char target[32];
+    const char *text = a->text && a->text[0] ? a->text : NULL;
+
+    fd_err e = flight_require_role(ctx, FD_ROLE_ENGINEER, "change steps");
+    if (e != FD_OK)
+        return e;
+    if (actions[act].text != NULL && text == NULL)
+        return fd_fail(&ctx->problem, FD_E_INVALID, actions[act].text,
+                       "%s is required: a step is %s only with a %s", actions[act].text,
+                       actions[act].verb, actions[act].text);
+    if (text != NULL && strlen(text) > TEXT_MAX)
+        return fd_fail(&ctx->problem, FD_E_INVALID, actions[act].text ? actions[act].text : "note",
+                       "the text may have at most %d characters", TEXT_MAX);
+    e = flight_load_head(st, ctx, a->mid, &h);
+    if (e == FD_OK)
+        e = load_step(st, ctx, a->mid, a->sid, &old);
+    if (e == FD_OK)
+        e = flight_refuse_read_only(ctx, &h);
+    if (e == FD_OK && strcmp(h.status, "draft") == 0)
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "migration %s has not started: steps change once it is in flight", h.id);
+    const char *stage = check_str(old, "stage", "");
+    if (e == FD_OK && strcmp(stage, h.current_stage) != 0)
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "stage %s is not active; the active stage is %s", stage, h.current_stage);
+    /* who was first matters more than a stale version: say who ticked it */
+    if (e == FD_OK)
+        e = check_transition(ctx, act, old, a->sid);
+    if (e == FD_OK)
+        e = flight_if_match(ctx, step_version(old), "the step");
+    if (e == FD_OK && act == FD_STEP_UNTICK && ctx->actor->role < FD_ROLE_LEAD) {
+        const char *by = check_str(json_object_get(old, "by"), "sub", "");
+        if (strcmp(by, ctx->actor->sub) != 0) {
+            char ww[200];
+            who_when(old, ww, sizeof ww);
+            e = fd_fail(&ctx->problem, FD_E_FORBIDDEN, NULL,
+                        "step %lld was %s by %s: only they or a lead can untick it",
+                        (long long)a->sid, step_status(old), ww);
+        }
+    }
+    if (e != FD_OK)
+        goto done;
+
+    e = store_step_set_status(st, a->sid, actions[act].target, ctx->actor->sub, ctx->actor->name,
+                              store_now_ms(st), text);
+    if (e == FD_OK)
+        e = store_mig_bump(st, a->mid, NULL);
+    if (e == FD_OK)
+        e = store_step_doc(st, a->mid, a->sid, out);
+    target_step(target, sizeof target, a->sid);
+    if (e == FD_OK)
+        e = audit_append(st, ctx, a->mid, actions[act].audit, target, old, *out, text);
+done:
+    json_decref(old);
+    return e;
+}
+
+fd_err flight_step_action(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                          fd_step_action action, const char *text, json_t **out)
+{
+    if ((int)action < FD_STEP_TICK || (int)action > FD_STEP_FAIL)
+        return fd_fail(&ctx->problem, FD_E_BAD_REQUEST, NULL, "unknown step action");
+    step_args a = {.mid = mid, .sid = sid, .action = action, .text = text};
+    return core_mutate(st, ctx, rule_action, &a, out);
+}

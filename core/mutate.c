@@ -1,0 +1,110 @@
+/* mutate.c - the unit of change: one transaction per mutation (see mutate.h).
+ *
+ * Group commit (issue 8) is a change to this file and store.c only: core_mutate would open a
+ * SAVEPOINT inside a batch transaction instead of BEGIN, RELEASE it instead of COMMIT (moving
+ * its queued events to the batch), ROLLBACK TO it on error, and answer the request only after
+ * the batch COMMIT has flushed the events. The rules stay as they are. */
+#include "mutate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define IDEM_KEY_MAX 255 /* a UUID is 36; leave room for bots that compose keys */
+
+/* A stored answer exists for this key: replay it, or refuse a different request. */
+static fd_err replay(fd_ctx *ctx, const char *stored_hash, const char *result, json_t **out)
+{
+    const char *hash = ctx->request_hash ? ctx->request_hash : "";
+    if (strcmp(stored_hash, hash) != 0)
+        return fd_fail(&ctx->problem, FD_E_IDEM_MISMATCH, NULL,
+                       "the Idempotency-Key %s was already used for a different request; "
+                       "use a new key for a new request",
+                       ctx->idem_key);
+    if (out != NULL) {
+        json_error_t jerr;
+        json_t *doc = json_loads(result, JSON_DECODE_ANY, &jerr);
+        if (doc == NULL)
+            return fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "stored answer unreadable: %s",
+                           jerr.text);
+        if (json_is_null(doc)) {
+            json_decref(doc);
+            doc = NULL;
+        }
+        *out = doc;
+    }
+    ctx->replayed = 1;
+    return FD_OK;
+}
+
+fd_err core_mutate(fd_store *st, fd_ctx *ctx, core_rule_fn fn, void *args, json_t **out)
+{
+    json_t *result = NULL;
+    char *stored_hash = NULL, *stored_result = NULL, *text = NULL;
+    fd_err e;
+
+    if (out != NULL)
+        *out = NULL;
+    ctx->replayed = 0;
+    if (ctx->actor == NULL)
+        return fd_fail(&ctx->problem, FD_E_UNAUTHENTICATED, NULL, "sign in first");
+    if (ctx->idem_key != NULL && (ctx->idem_key[0] == '\0' || strlen(ctx->idem_key) > IDEM_KEY_MAX))
+        return fd_fail(&ctx->problem, FD_E_INVALID, "Idempotency-Key",
+                       "the Idempotency-Key must have 1-%d characters", IDEM_KEY_MAX);
+    if (store_begin(st) != FD_OK) {
+        e = fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "begin: %s", store_last_error(st));
+        goto done;
+    }
+
+    if (ctx->idem_key != NULL) {
+        e = store_idem_get(st, ctx->actor->sub, ctx->idem_key, &stored_hash, &stored_result);
+        if (e == FD_OK) {
+            e = replay(ctx, stored_hash, stored_result, out);
+            goto done; /* a replay changes nothing: roll back the empty transaction */
+        }
+        if (e != FD_E_NOT_FOUND) {
+            e = fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "%s", store_last_error(st));
+            goto done;
+        }
+    }
+
+    e = fn(st, ctx, args, &result);
+    if (e != FD_OK) {
+        if (e == FD_E_INTERNAL && ctx->problem.detail[0] == '\0')
+            fd_fail(&ctx->problem, e, NULL, "%s", store_last_error(st));
+        goto done;
+    }
+
+    if (ctx->idem_key != NULL) {
+        /* compact, keys in document order: a replay renders byte for byte what the first
+         * answer rendered */
+        text = result ? json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
+        if (text == NULL || store_idem_put(st, ctx->actor->sub, ctx->idem_key,
+                                           ctx->request_hash ? ctx->request_hash : "", text,
+                                           store_now_ms(st)) != FD_OK) {
+            e = fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "idempotency: %s",
+                        store_last_error(st));
+            goto done;
+        }
+    }
+
+    if (store_commit(st) != FD_OK) {
+        e = fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "commit: %s", store_last_error(st));
+        goto done;
+    }
+    if (out != NULL) {
+        *out = result;
+        result = NULL;
+    }
+    e = FD_OK;
+
+done:
+    if (st != NULL)
+        store_rollback(st); /* no-op after a commit; drops queued events otherwise */
+    json_decref(result);
+    free(stored_hash);
+    free(stored_result);
+    free(text);
+    return e;
+}
