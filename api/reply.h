@@ -19,7 +19,8 @@
 /* The HTTP status for an error: 400, 401, 403, 404, 409, 412, 413, 422, 429, 500, 503. */
 int api_http_status(fd_err e);
 
-/* Send `body` (reference stolen) as application/json. etag_version >= 0 adds ETag: "<n>".
+/* Send `body` (reference stolen) as application/json. etag_version >= 0 adds ETag: "<n>"
+ * (and a 200 to a GET/HEAD whose If-None-Match names that ETag becomes 304 without a body).
  * Adds Idempotent-Replayed: true when c->ctx.replayed. */
 void api_reply_json(api_call *c, int status, json_t *body, int64_t etag_version);
 
@@ -49,5 +50,27 @@ const char *api_query(api_call *c, const char *name);
 
 /* Parse a decimal id/number parameter with range check; 0 or -1. */
 int api_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * Paging and ETags (added with the handlers).
+ */
+
+#define API_PAGE_DEFAULT 50
+#define API_PAGE_MAX 200
+
+/* The "version" member of a document, or -1 when it has none (then no ETag is sent). */
+int64_t api_doc_version(const json_t *doc);
+
+/* Read ?limit= (1..200, default 50) and ?cursor= (NULL when absent). On a bad limit answers
+ * 400 naming "limit" and returns -1; else 0. */
+int api_page_params(api_call *c, int *limit, const char **cursor);
+
+/* 200 with `page` ({"items": [...], "next_cursor": ...}, reference stolen). When next_cursor is a
+ * string, adds Link: <path?limit=N&cursor=C&...>; rel="next", carrying over the query parameters
+ * named in `keep` (NULL-terminated list, may be NULL), e.g. "status". */
+void api_reply_page(api_call *c, json_t *page, int limit, const char *const *keep);
+
+/* Percent-encode `s` for a URL query value into req->pool (unreserved characters kept). */
+const char *api_url_encode(h2o_req_t *req, const char *s);
 
 #endif

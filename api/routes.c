@@ -1,0 +1,39 @@
+/*
+ * routes.c - every route api/ serves. server/ matches these (and its own server_routes[]);
+ * schema/openapi.yaml describes exactly this set, and tests/unit/test_openapi.c holds them equal.
+ */
+#include "api/api.h"
+#include "api/handlers.h"
+
+const api_route api_routes[] = {
+    {"GET", "/healthz", api_healthz, API_PUBLIC},
+    {"GET", "/api/openapi.yaml", api_openapi, API_PUBLIC},
+    {"GET", "/api/me", api_me, 0},
+
+    {"GET", "/api/teams", api_teams_list, 0},
+    {"POST", "/api/teams", api_teams_create, 0},
+    {"GET", "/api/teams/{team}", api_team_get, 0},
+    {"PATCH", "/api/teams/{team}", api_team_patch, 0},
+
+    {"GET", "/api/migrations", api_migrations_list, 0},
+    {"POST", "/api/migrations", api_migrations_create, 0},
+    {"GET", "/api/migrations/{mid}", api_migration_get, 0},
+    {"PATCH", "/api/migrations/{mid}", api_migration_patch, 0},
+    {"POST", "/api/migrations/{mid}/start", api_migration_start, 0},
+    {"POST", "/api/migrations/{mid}/abort", api_migration_abort, 0},
+    {"POST", "/api/migrations/{mid}/stages/{stage}/complete", api_stage_complete, 0},
+    {"POST", "/api/migrations/{mid}/stages/{stage}/steps", api_step_add, 0},
+
+    {"GET", "/api/migrations/{mid}/steps/{sid}", api_step_get, 0},
+    {"PATCH", "/api/migrations/{mid}/steps/{sid}", api_step_patch, 0},
+    {"DELETE", "/api/migrations/{mid}/steps/{sid}", api_step_delete, 0},
+    {"POST", "/api/migrations/{mid}/steps/{sid}/tick", api_step_tick, 0},
+    {"POST", "/api/migrations/{mid}/steps/{sid}/untick", api_step_untick, 0},
+    {"POST", "/api/migrations/{mid}/steps/{sid}/skip", api_step_skip, 0},
+    {"POST", "/api/migrations/{mid}/steps/{sid}/fail", api_step_fail, 0},
+
+    {"GET", "/api/migrations/{mid}/audit", api_audit_export, API_STREAM},
+    {"GET", "/api/migrations/{mid}/audit/verify", api_audit_verify, 0},
+
+    {NULL, NULL, NULL, 0},
+};
