@@ -1,0 +1,737 @@
+/*
+ * http.c - the listener, the request front door and the event loop (h2o 2.2.5, evloop).
+ *
+ * One pathconf "/" holds, in order: our handler (route, authenticate, prepare the api_call,
+ * call the api/ or server/ handler), then h2o's file handler for the web UI. A filter adds
+ * X-Request-Id to every response (static files and h2o's own errors too) and turns h2o's plain
+ * text 413 into problem+json; a logger writes the access log when the request is done. The
+ * same filter and logger sit on the host's fallback path, which is where h2o sends the errors
+ * it answers before any handler runs (an oversized body).
+ *
+ * Per-request notes (request id, route pattern, subject) travel in req->env, which h2o keeps
+ * per request in its pool and which nothing else uses here.
+ */
+#include "server/http.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/reply.h"
+#include "server/hub.h"
+#include "server/log.h"
+#include "server/router.h"
+
+#define ENV_RID "fd.rid"
+#define ENV_ROUTE "fd.route"
+#define ENV_SUB "fd.sub"
+
+static struct {
+    h2o_globalconf_t conf;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    fd_store *st;
+    fd_hub *hub;
+    http_settings settings;
+    size_t open_conns; /* accepted and not yet closed */
+    int stopping;
+    uint64_t deadline; /* loop time (ms) by which shutdown ends */
+    h2o_multithread_receiver_t wake;
+    atomic_int signal_seen;
+} S;
+
+const http_settings *http_current(void)
+{
+    return &S.settings;
+}
+
+/* ---- per-request notes ------------------------------------------------------------------- */
+
+static void env_set(h2o_req_t *req, const char *name, const char *value)
+{
+    h2o_vector_reserve(&req->pool, &req->env, req->env.size + 2);
+    req->env.entries[req->env.size++] = h2o_iovec_init(name, strlen(name));
+    req->env.entries[req->env.size++] = h2o_iovec_init(value, strlen(value));
+}
+
+static const char *env_get(h2o_req_t *req, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i + 1 < req->env.size; i += 2)
+        if (h2o_memis(req->env.entries[i].base, req->env.entries[i].len, name, len))
+            return req->env.entries[i + 1].base;
+    return NULL;
+}
+
+static const char *pool_strndup(h2o_req_t *req, const char *s, size_t len)
+{
+    return h2o_strdup(&req->pool, s, len).base;
+}
+
+/* The request's id: decided once, from a valid incoming X-Request-Id or a new one. */
+static const char *request_id(h2o_req_t *req)
+{
+    const char *rid = env_get(req, ENV_RID);
+    if (rid != NULL)
+        return rid;
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (i != -1 && log_request_id_valid(req->headers.entries[i].value.base,
+                                        req->headers.entries[i].value.len)) {
+        rid = pool_strndup(req, req->headers.entries[i].value.base,
+                           req->headers.entries[i].value.len);
+    } else {
+        char *buf = h2o_mem_alloc_pool(&req->pool, LOG_RID_MAX);
+        log_request_id_new(buf);
+        rid = buf;
+    }
+    env_set(req, ENV_RID, rid);
+    return rid;
+}
+
+static void add_response_headers(h2o_req_t *req, const char *rid)
+{
+    if (h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) == -1)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0,
+                              "X-Request-Id", rid, strlen(rid));
+}
+
+/* ---- small problem answers the api/ helpers do not cover (405, 413 from h2o) ------------ */
+
+static h2o_iovec_t problem_text(h2o_req_t *req, int status, const char *slug, const char *title,
+                                const char *detail)
+{
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    char type[96];
+    snprintf(type, sizeof type, "https://flightdeck.dev/problems/%s", slug);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:i, s:s, s:s%, s:s}", "type", type, "title", title, "status", status,
+                  "detail", detail, "instance", req->path.base != NULL ? req->path.base : "", plen,
+                  "request_id", request_id(req));
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    h2o_iovec_t out = h2o_iovec_init(H2O_STRLIT("{}\n"));
+    if (text != NULL) {
+        size_t n = strlen(text);
+        out.base = h2o_mem_alloc_pool(&req->pool, n + 1);
+        memcpy(out.base, text, n);
+        out.base[n] = '\n';
+        out.len = n + 1;
+    }
+    free(text);
+    json_decref(doc);
+    return out;
+}
+
+static void send_method_not_allowed(h2o_req_t *req, const char *allow)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    char detail[160];
+    snprintf(detail, sizeof detail, "This endpoint does not answer %.*s; it answers %s.",
+             (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base, allow);
+    h2o_iovec_t body = problem_text(req, 405, "method-not-allowed", "Method not allowed", detail);
+
+    req->res.status = 405;
+    req->res.reason = "Method Not Allowed";
+    req->res.content_length = body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                   pool_strndup(req, allow, strlen(allow)), strlen(allow));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/problem+json"));
+    h2o_start_response(req, &generator);
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    else
+        h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+}
+
+/* ---- authentication ---------------------------------------------------------------------- */
+
+static void set_err(char *why, size_t whylen, const char *msg)
+{
+    snprintf(why, whylen, "%s", msg);
+}
+
+/* Find the session cookie among the Cookie headers. Returns 1 with *out, else 0. */
+static int find_session_cookie(h2o_req_t *req, h2o_iovec_t *out)
+{
+    static const char name[] = HTTP_SESSION_COOKIE;
+    const size_t nlen = sizeof name - 1;
+
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1;) {
+        const char *p = req->headers.entries[i].value.base;
+        const char *end = p + req->headers.entries[i].value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';'))
+                p++;
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            const char *pair_end = semi != NULL ? semi : end;
+            if ((size_t)(pair_end - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
+                const char *v = p + nlen + 1;
+                size_t vlen = (size_t)(pair_end - v);
+                while (vlen > 0 && v[vlen - 1] == ' ')
+                    vlen--;
+                if (vlen > 0) {
+                    *out = h2o_iovec_init(v, vlen);
+                    return 1;
+                }
+            }
+            p = pair_end;
+        }
+    }
+    return 0;
+}
+
+int http_authenticate(h2o_req_t *req, fd_actor *actor, int64_t *exp, int *via_cookie, char *why,
+                      size_t whylen)
+{
+    h2o_iovec_t token;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+
+    *via_cookie = 0;
+    if (i != -1) {
+        /* A Bearer header wins over a cookie, and a bad one is not rescued by the cookie. */
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (v.len < 8 || !h2o_lcstris(v.base, 6, H2O_STRLIT("bearer")) || v.base[6] != ' ') {
+            set_err(why, whylen, "The Authorization header must be 'Bearer <token>'.");
+            return -1;
+        }
+        size_t start = 7, end = v.len;
+        while (start < end && v.base[start] == ' ')
+            start++;
+        while (end > start && v.base[end - 1] == ' ')
+            end--;
+        token = h2o_iovec_init(v.base + start, end - start);
+    } else if (find_session_cookie(req, &token)) {
+        *via_cookie = 1;
+    } else {
+        set_err(why, whylen,
+                "Sign in: send 'Authorization: Bearer <token>', or exchange the token for a "
+                "session cookie with POST /api/session.");
+        return -1;
+    }
+    if (auth_verify(S.settings.keys, token.base, token.len, (int64_t)time(NULL), actor, exp, why,
+                    whylen) != 0)
+        return -1;
+    if (*via_cookie)
+        snprintf(actor->source, sizeof actor->source, "web");
+    return 0;
+}
+
+int http_has_csrf_header(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-requested-with"), -1);
+    return i != -1 && h2o_lcstris(req->headers.entries[i].value.base,
+                                  req->headers.entries[i].value.len, H2O_STRLIT("flightdeck"));
+}
+
+/* ---- preconditions: If-Match, Idempotency-Key -------------------------------------------- */
+
+int http_parse_if_match(const char *s, size_t len, int64_t *out)
+{
+    while (len > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 1 && s[0] == '*') {
+        *out = -1; /* "any current version": no version check */
+        return 0;
+    }
+    if (len >= 2 && s[0] == 'W' && s[1] == '/') {
+        s += 2;
+        len -= 2;
+    }
+    if (len < 3 || len > 20 || s[0] != '"' || s[len - 1] != '"')
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 1; i + 1 < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        if (v > (INT64_MAX - (s[i] - '0')) / 10)
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int http_idempotency_key_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > 255)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* Hex SHA-256 of method, path (with query) and body: what "the same request" means for a key. */
+static const char *request_hash(h2o_req_t *req)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    static const char hex[] = "0123456789abcdef";
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+
+    if (m == NULL)
+        return NULL;
+    int ok =
+        EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(m, req->method.base, req->method.len) == 1 &&
+        EVP_DigestUpdate(m, "\n", 1) == 1 &&
+        EVP_DigestUpdate(m, req->path.base, req->path.len) == 1 &&
+        EVP_DigestUpdate(m, "\n", 1) == 1 &&
+        (req->entity.len == 0 || EVP_DigestUpdate(m, req->entity.base, req->entity.len) == 1) &&
+        EVP_DigestFinal_ex(m, md, &mdlen) == 1;
+    EVP_MD_CTX_free(m);
+    if (!ok)
+        return NULL;
+    char *out = h2o_mem_alloc_pool(&req->pool, 2 * mdlen + 1);
+    for (unsigned int i = 0; i < mdlen; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[2 * mdlen] = '\0';
+    return out;
+}
+
+/* Fill ctx.if_match, ctx.idem_key and ctx.request_hash; answers 400 itself and returns -1. */
+static int prepare_preconditions(api_call *c)
+{
+    h2o_req_t *req = c->req;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_MATCH, -1);
+
+    if (i != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (h2o_find_header(&req->headers, H2O_TOKEN_IF_MATCH, i) != -1 ||
+            http_parse_if_match(v.base, v.len, &c->ctx.if_match) != 0) {
+            api_reply_problem(req, FD_E_BAD_REQUEST,
+                              "If-Match must be one version in quotes, like \"3\" (W/\"3\" and * "
+                              "are accepted too); take it from the ETag of the resource.",
+                              NULL);
+            return -1;
+        }
+    }
+    i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+    if (i != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (!http_idempotency_key_valid(v.base, v.len)) {
+            api_reply_problem(req, FD_E_BAD_REQUEST,
+                              "Idempotency-Key must be 1 to 255 printable ASCII characters "
+                              "(a UUID is a good choice).",
+                              NULL);
+            return -1;
+        }
+        c->ctx.idem_key = pool_strndup(req, v.base, v.len);
+        c->ctx.request_hash = request_hash(req);
+        if (c->ctx.request_hash == NULL) {
+            api_reply_problem(req, FD_E_INTERNAL, "SHA-256 of the request failed", NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the front door ---------------------------------------------------------------------- */
+
+static int is_api_path(const char *path, size_t len)
+{
+    return (len == 4 && memcmp(path, "/api", 4) == 0) || (len > 4 && memcmp(path, "/api/", 5) == 0);
+}
+
+static int is_safe_method(h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+           h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
+
+static void clear_session_cookie(h2o_req_t *req)
+{
+    static const char clear[] =
+        HTTP_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, H2O_STRLIT(clear));
+}
+
+void http_set_context(fd_store *st, const auth_keys *keys, int cookie_secure, int dev)
+{
+    S.st = st;
+    S.settings.keys = keys;
+    S.settings.cookie_secure = cookie_secure;
+    S.settings.dev = dev;
+}
+
+int http_handle(h2o_req_t *req)
+{
+    router_match m;
+    const char *rid = request_id(req);
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+
+    add_response_headers(req, rid);
+    router_status rs =
+        router_match_request(req->method.base, req->method.len, req->path.base, plen, &m);
+    if (rs == ROUTER_NOT_FOUND && !is_api_path(req->path.base, plen)) {
+        env_set(req, ENV_ROUTE, "(static)");
+        return -1; /* the file handler answers */
+    }
+    if (rs == ROUTER_NOT_FOUND) {
+        env_set(req, ENV_ROUTE, "(none)");
+        api_reply_problem(req, FD_E_NOT_FOUND,
+                          "There is no endpoint at this path; GET /api/openapi.yaml lists them.",
+                          NULL);
+        return 0;
+    }
+    if (rs == ROUTER_BAD_METHOD) {
+        env_set(req, ENV_ROUTE, "(none)");
+        send_method_not_allowed(req, m.allow);
+        return 0;
+    }
+
+    const api_route *route = m.route;
+    api_call *c = h2o_mem_alloc_pool(&req->pool, sizeof *c);
+    memset(c, 0, sizeof *c);
+    env_set(req, ENV_ROUTE, route->pattern);
+    c->req = req;
+    c->st = S.st;
+    c->request_id = rid;
+    c->nparams = m.nparams;
+    for (int i = 0; i < m.nparams; i++)
+        c->params[i] = pool_strndup(req, m.params[i], strlen(m.params[i]));
+
+    if ((route->flags & API_PUBLIC) == 0) {
+        fd_actor *actor = h2o_mem_alloc_pool(&req->pool, sizeof *actor);
+        int64_t exp = 0;
+        int via_cookie = 0;
+        char why[200];
+        if (http_authenticate(req, actor, &exp, &via_cookie, why, sizeof why) != 0) {
+            if (via_cookie)
+                clear_session_cookie(req); /* an expired session should not linger */
+            api_reply_problem(req, FD_E_UNAUTHENTICATED, why, NULL);
+            return 0;
+        }
+        env_set(req, ENV_SUB, actor->sub);
+        if (via_cookie && !is_safe_method(req) && !http_has_csrf_header(req)) {
+            api_reply_problem(req, FD_E_FORBIDDEN,
+                              "A request signed in by session cookie that changes something must "
+                              "carry the header 'X-Requested-With: flightdeck' (defence against "
+                              "cross-site requests).",
+                              NULL);
+            return 0;
+        }
+        c->actor = actor;
+    }
+    fd_ctx_init(&c->ctx, c->actor, rid);
+    if (prepare_preconditions(c) != 0)
+        return 0;
+    route->fn(c);
+    return 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    return http_handle(req);
+}
+
+/* ---- filter: X-Request-Id everywhere, problem+json for h2o's own 413 --------------------- */
+
+typedef struct replace_body {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+    int sent;
+} replace_body;
+
+static void replace_body_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t *bufs, size_t nbufs,
+                              h2o_send_state_t state)
+{
+    replace_body *self = (replace_body *)_self;
+    (void)bufs;
+    (void)nbufs;
+    if (!self->sent && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        self->sent = 1;
+        h2o_ostream_send_next(&self->super, req, &self->body, 1, state);
+    } else {
+        h2o_ostream_send_next(&self->super, req, NULL, 0, state);
+    }
+}
+
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    (void)self;
+    const char *rid = request_id(req);
+    add_response_headers(req, rid);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                          "X-Content-Type-Options", H2O_STRLIT("nosniff"));
+
+    /* h2o answers an oversized body itself (text/plain, before any handler); say it in JSON. */
+    if (req->res.status == 413 && env_get(req, ENV_ROUTE) == NULL) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "The request body is over the limit of %d bytes (1 MiB).",
+                 API_BODY_MAX);
+        replace_body *r = (replace_body *)h2o_add_ostream(req, sizeof *r, slot);
+        r->super.do_send = replace_body_send;
+        r->body = problem_text(req, 413, fd_err_name(FD_E_TOO_LARGE), "Too large", detail);
+        r->sent = 0;
+        req->res.content_length = r->body.len;
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+                       H2O_STRLIT("application/problem+json"), 1);
+        slot = &r->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* ---- logger ------------------------------------------------------------------------------ */
+
+static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    (void)self;
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double ms = (double)(now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000.0 +
+                (double)(now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000.0;
+    log_access(req->input.method.base, req->input.method.len, env_get(req, ENV_ROUTE),
+               req->res.status, ms, env_get(req, ENV_RID), env_get(req, ENV_SUB));
+}
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+static void on_conn_close(void *data)
+{
+    (void)data;
+    S.open_conns--;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL)
+        return;
+    for (int i = 0; i < 32; i++) { /* drain the backlog a little per wake-up */
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            return;
+        S.open_conns++;
+        sock->on_close.cb = on_conn_close;
+        sock->on_close.data = NULL;
+        h2o_accept(&S.accept_ctx, sock);
+    }
+}
+
+static int open_listener(const fd_config *cfg, char *url, size_t urllen)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[8], host[NI_MAXHOST], serv[NI_MAXSERV];
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    int fd = -1, saved = 0;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof port, "%d", cfg->listen_port);
+    int gai = getaddrinfo(cfg->listen_host, port, &hints, &res);
+    if (gai != 0) {
+        fprintf(stderr, "flightdeck: cannot resolve the listen address %s: %s\n", cfg->listen_host,
+                gai_strerror(gai));
+        return -1;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        int one = 1;
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "flightdeck: cannot listen on %s:%d: %s\n", cfg->listen_host,
+                cfg->listen_port, strerror(saved));
+        return -1;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0 ||
+        getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        fprintf(stderr, "flightdeck: cannot read the listening address: %s\n", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (strchr(host, ':') != NULL)
+        snprintf(url, urllen, "http://[%s]:%s", host, serv);
+    else
+        snprintf(url, urllen, "http://%s:%s", host, serv);
+    S.listener = h2o_evloop_socket_create(S.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    h2o_socket_read_start(S.listener, on_accept);
+    return 0;
+}
+
+/* ---- signals and shutdown ---------------------------------------------------------------- */
+
+static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    (void)messages; /* only ever woken with no message; the flag says why */
+}
+
+static void *signal_main(void *arg)
+{
+    sigset_t *set = arg;
+    int sig = 0;
+    if (sigwait(set, &sig) == 0) {
+        atomic_store(&S.signal_seen, sig);
+        h2o_multithread_send_message(&S.wake, NULL);
+    }
+    return NULL;
+}
+
+static void begin_shutdown(void)
+{
+    S.stopping = 1;
+    S.deadline = h2o_now(S.ctx.loop) + HTTP_SHUTDOWN_MS;
+    if (S.listener != NULL) { /* stop accepting */
+        h2o_socket_read_stop(S.listener);
+        h2o_socket_close(S.listener);
+        S.listener = NULL;
+    }
+    /* Responses finished from now on close their connection (no keep-alive). */
+    h2o_context_request_shutdown(&S.ctx);
+    /* Idle keep-alive connections wait in the request-read timeout; shorten it so they close
+     * now instead of holding the shutdown for 10 s. */
+    if (S.ctx.http1.req_timeout.timeout > 100)
+        S.ctx.http1.req_timeout.timeout = 100;
+    hub_shutdown(S.hub);
+}
+
+/* ---- setup ------------------------------------------------------------------------------- */
+
+static int configure(const fd_config *cfg)
+{
+    static const char *index_files[] = {"index.html", NULL};
+    h2o_hostconf_t *host;
+    h2o_pathconf_t *path;
+    struct stat st;
+
+    h2o_config_init(&S.conf);
+    S.conf.max_request_entity_size = API_BODY_MAX;
+    S.conf.http1.upgrade_to_http2 = 0; /* no TLS, so browsers never speak HTTP/2 here anyway */
+    S.conf.server_name = h2o_iovec_init(H2O_STRLIT("flightdeck"));
+    host = h2o_config_register_host(&S.conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+
+    path = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(path, sizeof *handler);
+    handler->on_req = on_req;
+    if (stat(cfg->web_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        fprintf(stderr, "flightdeck: warning: web directory %s not found; the UI will 404\n",
+                cfg->web_dir);
+    h2o_file_register(path, cfg->web_dir, index_files, NULL, 0);
+
+    h2o_pathconf_t *paths[] = {path, &host->fallback_path};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        h2o_filter_t *filter = h2o_create_filter(paths[i], sizeof *filter);
+        filter->on_setup_ostream = on_setup_ostream;
+        h2o_logger_t *logger = h2o_create_logger(paths[i], sizeof *logger);
+        logger->log_access = on_log_access;
+    }
+    return 0;
+}
+
+int http_serve(const fd_config *cfg, fd_store *st, const auth_keys *keys, http_ready_fn ready,
+               void *arg)
+{
+    sigset_t set;
+    pthread_t sig_thread;
+    int have_thread = 0, rc = -1;
+    char url[NI_MAXHOST + NI_MAXSERV + 16];
+
+    /* Block the signals before any thread exists, so only sigwait ever sees them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    memset(&S, 0, sizeof S);
+    http_set_context(st, keys, cfg->cookie_secure, cfg->dev);
+    configure(cfg);
+    h2o_context_init(&S.ctx, h2o_evloop_create(), &S.conf);
+    S.accept_ctx.ctx = &S.ctx;
+    S.accept_ctx.hosts = S.conf.hosts;
+    h2o_multithread_register_receiver(S.ctx.queue, &S.wake, on_wake);
+
+    S.hub = hub_new(&S.ctx, st);
+    if (S.hub == NULL) {
+        fprintf(stderr, "flightdeck: cannot create the event hub\n");
+        goto done;
+    }
+    hub_set_current(S.hub);
+    fd_ports ports = {.events = {.emit = hub_emit, .arg = S.hub}};
+    store_set_ports(st, &ports);
+
+    if (open_listener(cfg, url, sizeof url) != 0)
+        goto done;
+    if (pthread_create(&sig_thread, NULL, signal_main, &set) != 0) {
+        fprintf(stderr, "flightdeck: cannot start the signal thread\n");
+        goto done;
+    }
+    have_thread = 1;
+    if (ready != NULL)
+        ready(arg, url);
+
+    for (;;) {
+        h2o_evloop_run(S.ctx.loop, S.stopping ? 50 : INT32_MAX);
+        if (!S.stopping && atomic_load(&S.signal_seen) != 0)
+            begin_shutdown();
+        if (S.stopping && (S.open_conns == 0 || h2o_now(S.ctx.loop) >= S.deadline))
+            break;
+    }
+    rc = 0;
+done:
+    if (have_thread) {
+        if (atomic_load(&S.signal_seen) == 0)
+            pthread_kill(sig_thread, SIGTERM); /* unblock sigwait on an error path */
+        pthread_join(sig_thread, NULL);
+    }
+    {
+        fd_ports none = {0};
+        store_set_ports(st, &none);
+    }
+    hub_free(S.hub);
+    S.hub = NULL;
+    if (S.listener != NULL) {
+        h2o_socket_close(S.listener);
+        S.listener = NULL;
+        h2o_evloop_run(S.ctx.loop, 0); /* let the close complete */
+    }
+    if (S.open_conns > 0) {
+        /* Their timeouts are still linked: disposing the context would assert. The process is
+         * about to exit and the kernel closes them. */
+        fprintf(stderr, "flightdeck: %zu connection(s) still open after %d ms; closing them\n",
+                S.open_conns, HTTP_SHUTDOWN_MS);
+        return rc;
+    }
+    if (h2o_timeout_is_linked(&S.ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&S.ctx.http2._graceful_shutdown_timeout);
+    h2o_multithread_unregister_receiver(S.ctx.queue, &S.wake);
+    h2o_loop_t *loop = S.ctx.loop;
+    h2o_context_dispose(&S.ctx);
+    h2o_evloop_destroy(loop);
+    h2o_config_dispose(&S.conf);
+    return rc;
+}

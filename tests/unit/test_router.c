@@ -1,0 +1,319 @@
+/*
+ * test_router.c - which handler a request reaches, with which parameters, and what a client
+ * gets when no route fits (404, or 405 with the methods that would).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "server/http.h"
+#include "server/log.h"
+#include "server/router.h"
+
+static void h_list(api_call *c)
+{
+    (void)c;
+}
+static void h_create(api_call *c)
+{
+    (void)c;
+}
+static void h_get(api_call *c)
+{
+    (void)c;
+}
+static void h_patch(api_call *c)
+{
+    (void)c;
+}
+static void h_export(api_call *c)
+{
+    (void)c;
+}
+static void h_tick(api_call *c)
+{
+    (void)c;
+}
+static void h_health(api_call *c)
+{
+    (void)c;
+}
+
+static const api_route table_a[] = {
+    {"GET", "/api/migrations", h_list, 0},
+    {"POST", "/api/migrations", h_create, 0},
+    {"GET", "/api/migrations/{mid}", h_get, 0},
+    {"PATCH", "/api/migrations/{mid}", h_patch, 0},
+    {"POST", "/api/migrations/{mid}/steps/{sid}/tick", h_tick, 0},
+    {NULL, NULL, NULL, 0},
+};
+static const api_route table_b[] = {
+    {"GET", "/api/migrations/export", h_export, 0}, /* a literal beside {mid}: literal wins */
+    {"GET", "/healthz", h_health, API_PUBLIC},
+    {NULL, NULL, NULL, 0},
+};
+static const api_route *const tables[] = {table_a, table_b, NULL};
+
+static router_status match(const char *method, const char *path, router_match *m)
+{
+    return router_match_in(tables, method, strlen(method), path, strlen(path), m);
+}
+
+static void params_are_extracted_in_order(void **state)
+{
+    (void)state;
+    router_match m;
+    assert_int_equal(match("POST", "/api/migrations/msk-1/steps/42/tick", &m), ROUTER_OK);
+    assert_ptr_equal(m.route->fn, h_tick);
+    assert_int_equal(m.nparams, 2);
+    assert_string_equal(m.params[0], "msk-1");
+    assert_string_equal(m.params[1], "42");
+
+    assert_int_equal(match("GET", "/api/migrations", &m), ROUTER_OK);
+    assert_ptr_equal(m.route->fn, h_list);
+    assert_int_equal(m.nparams, 0);
+    assert_int_equal(match("GET", "/healthz", &m), ROUTER_OK);
+    assert_ptr_equal(m.route->fn, h_health);
+}
+
+static void query_string_is_not_part_of_the_path(void **state)
+{
+    (void)state;
+    router_match m;
+    assert_int_equal(match("GET", "/api/migrations?limit=5&cursor=a/b", &m), ROUTER_OK);
+    assert_ptr_equal(m.route->fn, h_list);
+    assert_int_equal(match("GET", "/api/migrations/msk?x=%2F", &m), ROUTER_OK);
+    assert_string_equal(m.params[0], "msk");
+    /* the path handed over need not be NUL-terminated: only path_len bytes count */
+    const char raw[] = "/api/migrations/abcdef";
+    assert_int_equal(router_match_in(tables, "GET", 3, raw, 19, &m), ROUTER_OK);
+    assert_string_equal(m.params[0], "abc");
+}
+
+static void params_are_percent_decoded(void **state)
+{
+    (void)state;
+    router_match m;
+    assert_int_equal(match("GET", "/api/migrations/my%20plan%21", &m), ROUTER_OK);
+    assert_string_equal(m.params[0], "my plan!");
+    assert_int_equal(match("GET", "/api/migrations/%c3%a9t%C3%A9", &m), ROUTER_OK);
+    assert_string_equal(m.params[0], "\xc3\xa9t\xc3\xa9"); /* UTF-8 passes through */
+}
+
+static void encoded_slash_does_not_split_or_match(void **state)
+{
+    (void)state;
+    router_match m;
+    /* "%2F" would turn one segment into two after decoding; it is refused, not re-routed */
+    assert_int_equal(match("GET", "/api/migrations/a%2Fsteps", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "/api/migrations/a%2f..%2f..", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("POST", "/api/migrations/x%2Fsteps%2F1/tick", &m), ROUTER_NOT_FOUND);
+    assert_null(m.route);
+}
+
+static void bad_params_are_not_found(void **state)
+{
+    (void)state;
+    router_match m;
+    const char *bad[] = {
+        "/api/migrations/a%00b",                         /* NUL would cut the C string */
+        "/api/migrations/a%0Ab",                         /* control characters */
+        "/api/migrations/a%7f",  "/api/migrations/a%zz", /* malformed escapes */
+        "/api/migrations/abc%",  "/api/migrations/abc%4",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (match("GET", bad[i], &m) != ROUTER_NOT_FOUND)
+            fail_msg("%s was routed", bad[i]);
+}
+
+static void overlong_params_are_not_found(void **state)
+{
+    (void)state;
+    router_match m;
+    char path[1024];
+    int n = snprintf(path, sizeof path, "/api/migrations/");
+    memset(path + n, 'a', ROUTER_PARAM_MAX);
+    path[n + ROUTER_PARAM_MAX] = '\0';
+    assert_int_equal(match("GET", path, &m), ROUTER_OK); /* exactly the limit */
+    assert_int_equal(strlen(m.params[0]), ROUTER_PARAM_MAX);
+    path[n + ROUTER_PARAM_MAX] = 'a';
+    path[n + ROUTER_PARAM_MAX + 1] = '\0';
+    assert_int_equal(match("GET", path, &m), ROUTER_NOT_FOUND); /* one more */
+    /* the limit is on the decoded value: 200 escapes of 3 bytes each decode to 200 bytes */
+    n = snprintf(path, sizeof path, "/api/migrations/");
+    for (int i = 0; i < ROUTER_PARAM_MAX; i++)
+        n += snprintf(path + n, sizeof path - (size_t)n, "%%41");
+    assert_int_equal(match("GET", path, &m), ROUTER_OK);
+}
+
+static void wrong_method_is_405_with_allow(void **state)
+{
+    (void)state;
+    router_match m;
+    assert_int_equal(match("DELETE", "/api/migrations/msk", &m), ROUTER_BAD_METHOD);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "GET, PATCH");
+    assert_int_equal(match("PUT", "/api/migrations", &m), ROUTER_BAD_METHOD);
+    assert_string_equal(m.allow, "GET, POST");
+    /* HEAD is not GET: the API does not answer it */
+    assert_int_equal(match("HEAD", "/healthz", &m), ROUTER_BAD_METHOD);
+    assert_string_equal(m.allow, "GET");
+    /* the method must match exactly, not as a prefix */
+    assert_int_equal(match("GE", "/healthz", &m), ROUTER_BAD_METHOD);
+    assert_int_equal(match("GETX", "/healthz", &m), ROUTER_BAD_METHOD);
+    /* a path nobody serves is 404 whatever the method */
+    assert_int_equal(match("DELETE", "/api/nothing", &m), ROUTER_NOT_FOUND);
+    assert_string_equal(m.allow, "");
+}
+
+static void trailing_and_double_slashes_do_not_match(void **state)
+{
+    (void)state;
+    router_match m;
+    assert_int_equal(match("GET", "/api/migrations/", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "/api/migrations/msk/", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "/api//migrations", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "/api/migrations//steps/1/tick", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "api/migrations", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "/api/migrations/msk/extra", &m), ROUTER_NOT_FOUND);
+    assert_int_equal(match("GET", "/api/Migrations", &m), ROUTER_NOT_FOUND); /* case matters */
+}
+
+static void literal_segment_beats_parameter(void **state)
+{
+    (void)state;
+    router_match m;
+    assert_int_equal(match("GET", "/api/migrations/export", &m), ROUTER_OK);
+    assert_ptr_equal(m.route->fn, h_export);
+    assert_int_equal(m.nparams, 0);
+    assert_int_equal(match("GET", "/api/migrations/exports", &m), ROUTER_OK);
+    assert_ptr_equal(m.route->fn, h_get);
+    /* PATCH on the literal path still reaches the {mid} route */
+    assert_int_equal(match("PATCH", "/api/migrations/export", &m), ROUTER_OK);
+    assert_ptr_equal(m.route->fn, h_patch);
+}
+
+static void decode_param_contract(void **state)
+{
+    (void)state;
+    char out[8];
+    assert_int_equal(router_decode_param("a%41", 4, out, sizeof out), 2);
+    assert_string_equal(out, "aA");
+    assert_int_equal(router_decode_param("abcdefgh", 8, out, sizeof out), -1); /* no room for NUL */
+    assert_int_equal(router_decode_param("abcdefg", 7, out, sizeof out), 7);
+    assert_int_equal(router_decode_param("a/b", 3, out, sizeof out), -1);
+}
+
+/* The process's own tables: every route well-formed and reachable, none shadowed by another. */
+static int count_routes;
+static void check_route(void *arg, const api_route *r)
+{
+    (void)arg;
+    router_match m;
+    count_routes++;
+    assert_non_null(r->fn);
+    assert_true(r->pattern[0] == '/');
+    /* route the pattern itself (params as literal names): it must reach this very route */
+    char path[256];
+    size_t n = 0;
+    for (const char *p = r->pattern; *p != '\0' && n + 1 < sizeof path; p++)
+        if (*p != '{' && *p != '}')
+            path[n++] = *p;
+    path[n] = '\0';
+    assert_int_equal(router_match_request(r->method, strlen(r->method), path, n, &m), ROUTER_OK);
+    if (m.route != r) /* a duplicate, or shadowed by a more literal pattern */
+        fail_msg("%s %s is reached as %s", r->method, r->pattern, m.route->pattern);
+}
+
+static void process_tables_are_consistent(void **state)
+{
+    (void)state;
+    router_match m;
+    count_routes = 0;
+    router_each_route(check_route, NULL);
+    assert_true(count_routes > 6);
+    /* the routes server/ owns are wired in */
+    assert_int_equal(router_match_request("POST", 4, "/api/session", 12, &m), ROUTER_OK);
+    assert_true((m.route->flags & API_PUBLIC) != 0);
+    assert_int_equal(router_match_request("DELETE", 6, "/api/session", 12, &m), ROUTER_OK);
+    const char *ev = "/api/migrations/msk/events";
+    assert_int_equal(router_match_request("GET", 3, ev, strlen(ev), &m), ROUTER_OK);
+    assert_true((m.route->flags & API_PUBLIC) == 0); /* streams need a signed-in user */
+    assert_int_equal(router_match_request("GET", 3, "/api/events", 11, &m), ROUTER_OK);
+    const char *pr = "/api/migrations/msk/presence";
+    assert_int_equal(router_match_request("GET", 3, pr, strlen(pr), &m), ROUTER_OK);
+    assert_int_equal(router_match_request("GET", 3, "/api/dev/users", 14, &m), ROUTER_OK);
+}
+
+/* ---- request preparation helpers (server/http.c) ---------------------------------------- */
+
+static void if_match_forms(void **state)
+{
+    (void)state;
+    int64_t v = 99;
+    assert_int_equal(http_parse_if_match("\"7\"", 3, &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(http_parse_if_match("W/\"12\"", 6, &v), 0);
+    assert_int_equal(v, 12);
+    assert_int_equal(http_parse_if_match(" \"0\" ", 5, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(http_parse_if_match("*", 1, &v), 0);
+    assert_int_equal(v, -1);
+    const char *bad[] = {
+        "7", "\"\"", "\"7", "\"-1\"", "\"7\", \"8\"", "\"x\"", "W/7", "\"99999999999999999999\"",
+        ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (http_parse_if_match(bad[i], strlen(bad[i]), &v) != -1)
+            fail_msg("If-Match %s accepted", bad[i]);
+}
+
+static void idempotency_key_and_request_id_forms(void **state)
+{
+    (void)state;
+    char k[300];
+    assert_true(http_idempotency_key_valid("3f1c-9a", 7));
+    assert_true(http_idempotency_key_valid("a b", 3));
+    assert_false(http_idempotency_key_valid("", 0));
+    assert_false(http_idempotency_key_valid("a\tb", 3));
+    assert_false(http_idempotency_key_valid("\xc3\xa9", 2));
+    memset(k, 'k', sizeof k);
+    assert_true(http_idempotency_key_valid(k, 255));
+    assert_false(http_idempotency_key_valid(k, 256));
+
+    assert_true(log_request_id_valid("abc.DEF_1-2", 11));
+    assert_false(log_request_id_valid("bad id", 6));
+    assert_false(log_request_id_valid("", 0));
+    assert_false(log_request_id_valid(k, 65));
+    char a[LOG_RID_MAX], b[LOG_RID_MAX];
+    log_request_id_new(a);
+    log_request_id_new(b);
+    assert_string_not_equal(a, b);
+    assert_true(log_request_id_valid(a, strlen(a))); /* our own ids pass our own check */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(params_are_extracted_in_order),
+        cmocka_unit_test(query_string_is_not_part_of_the_path),
+        cmocka_unit_test(params_are_percent_decoded),
+        cmocka_unit_test(encoded_slash_does_not_split_or_match),
+        cmocka_unit_test(bad_params_are_not_found),
+        cmocka_unit_test(overlong_params_are_not_found),
+        cmocka_unit_test(wrong_method_is_405_with_allow),
+        cmocka_unit_test(trailing_and_double_slashes_do_not_match),
+        cmocka_unit_test(literal_segment_beats_parameter),
+        cmocka_unit_test(decode_param_contract),
+        cmocka_unit_test(process_tables_are_consistent),
+        cmocka_unit_test(if_match_forms),
+        cmocka_unit_test(idempotency_key_and_request_id_forms),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
