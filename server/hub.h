@@ -15,25 +15,43 @@
 
 typedef struct fd_hub fd_hub;
 
-/* Create the hub on `ctx`'s loop, reading replays from `st`. Owned by the caller (hub_free). */
+/* Create the hub on `ctx`'s loop, reading replays from `st` (its newest seq is where "now" starts).
+ * Starts the 15 s heartbeat timer. Owned by the caller (hub_free); NULL when memory runs out. */
 fd_hub *hub_new(h2o_context_t *ctx, fd_store *st);
 
 /* The store's event sink (fd_event_sink.emit, arg = hub): push one committed event to every
- * matching stream. */
+ * matching stream. Call in commit order, after the commit. `json` is copied (formatted once for
+ * all streams). A seq a stream already has (replayed, or handed over twice) is ignored. */
 void hub_emit(void *hub, int64_t seq, const char *migration, const char *action, const char *json,
               size_t len);
 
-/* End every open stream (graceful shutdown); no new streams are accepted afterwards. */
+/* End every open stream (graceful shutdown: each gets FINAL after the send in flight, so clients
+ * reconnect and resume); new streams are refused with 503 afterwards. */
 void hub_shutdown(fd_hub *hub);
 
-/* Number of open streams (for /metrics and tests). */
+/* Number of streams receiving events (for /metrics and tests); a stream being ended does not
+ * count. */
 size_t hub_subscribers(fd_hub *hub);
 
+/* Send the heartbeat comment (": hb") to every idle stream now. The hub's own 15 s timer calls
+ * this; exposed for tests. */
+void hub_heartbeat(fd_hub *hub);
+
+/* Free the hub: call after the loop stopped and before the loop/context are disposed (it
+ * disposes its timers). Streams still open are detached and freed with their requests. NULL is
+ * fine. */
 void hub_free(fd_hub *hub);
 
 /* Handlers, wired into server_routes[] (server/routes.c):
  *   GET /api/migrations/{mid}/events   GET /api/events   GET /api/migrations/{mid}/presence
- * The hub is found through the request's context (http.c sets it; see hub_set_current). */
+ * The hub is found through the request's context (http.c sets it; see hub_set_current).
+ *
+ * The event handlers answer 200 text/event-stream (Cache-Control: no-store,
+ * X-Accel-Buffering: no) and stream until the client goes, the hub shuts down or the client
+ * falls too far behind; or 404 (unknown migration), 400 (Last-Event-ID / ?after= not a seq),
+ * 503 (shutting down), as problem+json. Resume: Last-Event-ID, else ?after=<seq>. Wire format
+ * and guarantees: see the top of server/hub.c. c->actor (when set) makes the stream count for
+ * presence. Presence answers {"migration", "users": [{sub, name, role, since}]}, or 404. */
 void hub_handle_events(api_call *c);
 void hub_handle_events_all(api_call *c);
 void hub_handle_presence(api_call *c);
