@@ -10,7 +10,7 @@
 DEB_BUILD   := build-essential pkg-config libssl-dev libh2o-evloop-dev libsqlite3-dev \
                libjansson-dev libjwt-dev libcmocka-dev libcurl4-openssl-dev ca-certificates
 DEB_RUNTIME := libh2o-evloop0.13 libjansson4 libjwt0 libsqlite3-0 libcurl4 ca-certificates
-DEB_TEST    := curl chromium nodejs npm
+DEB_TEST    := curl chromium:chromium nodejs:node npm:npm
 
 PKGS := libh2o-evloop jansson libjwt sqlite3 libcurl libcrypto
 

@@ -522,6 +522,14 @@ int api_page_params(api_call *c, int *limit, const char **cursor)
     *cursor = api_query(c, "cursor");
     if (*cursor != NULL && **cursor == '\0')
         *cursor = NULL;
+    /* Cursors are the keys we hand out (slugs and numeric ids). Anything else is refused rather
+     * than read as "from the start": a bot with a broken cursor must not loop over page 1. */
+    if (*cursor != NULL && !check_is_slug(*cursor)) {
+        fd_fail(&c->ctx.problem, FD_E_BAD_REQUEST, "cursor",
+                "cursor is not one this server handed out; use next_cursor from the last page.");
+        api_reply_error(c, FD_E_BAD_REQUEST, &c->ctx.problem);
+        return -1;
+    }
     return 0;
 }
 

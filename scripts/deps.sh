@@ -1,10 +1,16 @@
 #!/bin/sh
-# deps.sh PACKAGE... - install the Debian packages that are missing, and nothing else.
+# deps.sh PACKAGE[:COMMAND]... - install the Debian packages that are missing, and nothing else.
+# PACKAGE:COMMAND counts as present when COMMAND is on the PATH (node from NodeSource ships its own
+# npm, and Debian's npm package then conflicts with it).
 # Called by `make run`, `make test` and CI with the Makefile's package lists, so there is one list.
 # Works as root; uses sudo otherwise. Quiet when everything is already there.
 set -eu
 missing=""
-for p in "$@"; do
+for spec in "$@"; do
+  p=${spec%%:*}
+  if [ "$p" != "$spec" ] && command -v "${spec#*:}" >/dev/null 2>&1; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing="$missing $p"
   fi

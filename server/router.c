@@ -123,7 +123,12 @@ static long match_pattern(const char *pattern, const char *seg[], const size_t s
 
 static int method_is(const api_route *r, const char *method, size_t method_len)
 {
-    return strlen(r->method) == method_len && memcmp(r->method, method, method_len) == 0;
+    if (strlen(r->method) == method_len && memcmp(r->method, method, method_len) == 0)
+        return 1;
+    /* HEAD is GET without a body (load balancers and uptime checks probe with it); h2o drops the
+     * body itself. Streams are left out: a HEAD on an event stream would never end. */
+    return method_len == 4 && memcmp(method, "HEAD", 4) == 0 && strcmp(r->method, "GET") == 0 &&
+           (r->flags & API_STREAM) == 0;
 }
 
 /* Append a method to the Allow list once. */

@@ -455,13 +455,15 @@ static void test_page_params_and_link(void **state)
     fake_free(fc);
 
     const char *bad[] = {"/api/teams?limit=0", "/api/teams?limit=201", "/api/teams?limit=ten",
+                         "/api/teams?cursor=%ZZ", "/api/teams?cursor=%00", "/api/teams?cursor=a/b",
                          NULL};
     for (int i = 0; bad[i] != NULL; i++) {
         fc = call_new(&c, "GET", bad[i], NULL);
         assert_int_equal(api_page_params(&c, &limit, &cursor), -1);
         assert_int_equal(fc->req.res.status, 400);
         json_t *p = body_json(fc);
-        assert_string_equal(json_string_value(json_object_get(p, "field")), "limit");
+        assert_string_equal(json_string_value(json_object_get(p, "field")),
+                            strstr(bad[i], "cursor") != NULL ? "cursor" : "limit");
         json_decref(p);
         fake_free(fc);
     }
