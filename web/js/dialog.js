@@ -1,0 +1,93 @@
+// dialog.js - confirmation dialogs for actions that matter (start, complete a stage, abort),
+// and the keyboard shortcuts sheet. Built on <dialog>: modal, Escape cancels, focus is trapped
+// by the browser and returns to the button that opened it.
+
+import { h } from './dom.js';
+
+// Ask before acting. Resolves {ok: true, reason} or {ok: false}.
+// opts: {title, body (string|Node|array), confirmLabel, danger, reason: {label, required}}
+export function confirmDialog(opts) {
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    let reasonInput = null;
+    const error = h('p', { class: 'dialog-error', role: 'alert' });
+    const fields = [];
+    if (opts.reason) {
+      reasonInput = h('textarea', {
+        id: 'dialog-reason',
+        rows: 3,
+        'aria-required': opts.reason.required ? 'true' : null,
+        'aria-label': opts.reason.label,
+      });
+      fields.push(h('label', { for: 'dialog-reason', class: 'field-label' }, opts.reason.label), reasonInput);
+    }
+    const cancel = opts.noCancel ? null : h('button', { type: 'button', class: 'btn', value: 'cancel' }, 'Cancel');
+    const confirm = h('button', { type: 'submit', class: opts.danger ? 'btn btn-danger' : 'btn btn-primary' },
+      opts.confirmLabel || 'Confirm');
+    // novalidate: we say what is missing ourselves, in the dialog, in words.
+    const form = h('form', { method: 'dialog', novalidate: true },
+      h('h2', { id: 'dialog-title' }, opts.title),
+      h('div', { class: 'dialog-body' }, opts.body || null),
+      fields,
+      error,
+      h('div', { class: 'dialog-actions' }, cancel, confirm));
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' }, form);
+
+    let settled = false;
+    const finish = (result) => {
+      if (settled) return;
+      settled = true;
+      dlg.close();
+      dlg.remove();
+      if (opener && opener.isConnected && opener.focus) opener.focus();
+      resolve(result);
+    };
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const reason = reasonInput ? reasonInput.value.trim() : undefined;
+      if (opts.reason && opts.reason.required && !reason) {
+        error.textContent = `${opts.reason.label} is required.`;
+        reasonInput.focus();
+        return;
+      }
+      finish({ ok: true, reason });
+    });
+    if (cancel) cancel.addEventListener('click', () => finish({ ok: false }));
+    dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      finish({ ok: false });
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    (reasonInput || confirm).focus();
+  });
+}
+
+// A plain message (e.g. why a stage could not be completed).
+export function infoDialog(title, body) {
+  return confirmDialog({ title, body, confirmLabel: 'OK', noCancel: true });
+}
+
+// The keyboard shortcuts sheet ("?").
+export function shortcutsDialog() {
+  const rows = [
+    ['j  or  ↓', 'next step'],
+    ['k  or  ↑', 'previous step'],
+    ['x  or  Space', 'tick the focused step'],
+    ['n', 'tick the focused step with a note'],
+    ['s', 'skip the focused step (asks a reason)'],
+    ['f', 'mark the focused step failed (asks a note)'],
+    ['u', 'untick the focused step'],
+    ['c', 'copy the focused step\'s command'],
+    ['?', 'show this help'],
+    ['Esc', 'close a dialog or form'],
+  ];
+  const table = h('table', { class: 'shortcuts' },
+    h('tbody', null, rows.map(([keys, what]) => h('tr', null, h('th', { scope: 'row' }, h('kbd', null, keys)), h('td', null, what)))));
+  return infoDialog('Keyboard shortcuts', table);
+}
+
+// True while any modal dialog is open (keyboard shortcuts stay out of its way).
+export function dialogOpen() {
+  return document.querySelector('dialog[open]') !== null;
+}
