@@ -4,6 +4,7 @@
 #   make test     install what is missing, build, run every test (unit, integration, browser)
 #   make check    the same unit and integration tests under ASan + UBSan, with -Werror
 #   make bench    benchmarks (numbers, never pass/fail)
+#   make fuzz     build the libFuzzer targets (clang) and run each FUZZ_SECONDS (default 60)
 #   make clean
 
 # One list of Debian packages: scripts/deps.sh installs them, the Dockerfile names the same.
@@ -11,6 +12,7 @@ DEB_BUILD   := build-essential pkg-config libssl-dev libh2o-evloop-dev libsqlite
                libjansson-dev libjwt-dev libcmocka-dev libcurl4-openssl-dev ca-certificates
 DEB_RUNTIME := libh2o-evloop0.13 libjansson4 libjwt0 libsqlite3-0 libcurl4 ca-certificates
 DEB_TEST    := curl chromium:chromium nodejs:node npm:npm
+DEB_FUZZ    := clang libclang-rt-14-dev
 
 PKGS := libh2o-evloop jansson libjwt sqlite3 libcurl libcrypto
 
@@ -41,7 +43,10 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 INTEG_SRC  := $(sort $(wildcard tests/integration/test_*.c))
 INTEG_BIN  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 INTEG_LIB  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(INTEG_SRC),$(wildcard tests/integration/*.c)))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzers/%,$(FUZZ_SRC))
 
+.SECONDARY:
 .PHONY: all run test check bench clean deps deps-test unit integration browser print-packages fmt
 
 all: flightdeck
@@ -117,6 +122,22 @@ check: deps
 	  ASAN_OPTIONS=detect_leaks=1 \
 	  LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), clang only, in their own tree. Each runs FUZZ_SECONDS
+# on a scratch copy of its committed corpus (tests/fuzz/corpus/<name>/); any crash fails the run.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz fuzz-build
+fuzz: deps
+	@scripts/deps.sh $(DEB_FUZZ)
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) LSAN_SUPP=$(abspath tests/lsan.supp) sh tests/fuzz/run.sh build/fuzz/fuzzers
+
+fuzz-build: $(FUZZ_BIN)
+
+$(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
 
 bench: flightdeck
 	@if [ -f bench/run.sh ]; then sh bench/run.sh; else echo "no benchmarks yet"; fi
