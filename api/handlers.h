@@ -38,9 +38,49 @@ void api_step_tick(api_call *c);
 void api_step_untick(api_call *c);
 void api_step_skip(api_call *c);
 void api_step_fail(api_call *c);
+void api_step_confirm(api_call *c);
+
+/* briefings.c: /api/migrations/{mid}/briefings[/{bid}[/acks|/feedback[/{fid}/resolve]]] */
+void api_briefings_list(api_call *c);
+void api_briefings_create(api_call *c);
+void api_briefing_get(api_call *c);
+void api_briefing_ack(api_call *c);
+void api_feedback_list(api_call *c);
+void api_feedback_add(api_call *c);
+void api_feedback_resolve(api_call *c);
+
+/* signoffs.c: PATCH /api/migrations/{mid}/stages/{stage}, .../stages/{stage}/signoffs */
+void api_stage_patch(api_call *c);
+void api_signoffs_list(api_call *c);
+void api_signoffs_create(api_call *c);
 
 /* audit.c: /api/migrations/{mid}/audit (streamed export), /api/migrations/{mid}/audit/verify */
 void api_audit_export(api_call *c);
 void api_audit_verify(api_call *c);
+
+/* rollback.c: /api/migrations/{mid}/rollback, .../go-around[/confirm], .../landing/reopen.
+ * Arming, ?refresh=1 and the go-around answer later, when GitHub has (see api/rollback.c). */
+void api_rollback_put(api_call *c);
+void api_rollback_get(api_call *c);
+void api_goaround(api_call *c);
+void api_goaround_confirm(api_call *c);
+void api_landing_reopen(api_call *c);
+
+/* chatops.c: /api/chatops/users/{chat_user} (admin), /api/migrations/{mid}/next */
+void api_chat_user_put(api_call *c);
+void api_chat_user_get(api_call *c);
+void api_chat_user_delete(api_call *c);
+void api_migration_next(api_call *c);
+
+/* webhooks.c: /api/webhooks, /api/webhooks/{id}, /api/webhooks/{id}/deliveries (admin) */
+void api_webhooks_create(api_call *c);
+void api_webhooks_list(api_call *c);
+void api_webhook_get(api_call *c);
+void api_webhook_delete(api_call *c);
+void api_webhook_deliveries(api_call *c);
+
+/* report.c: /api/migrations/{mid}/report (HTML), /api/migrations/{mid}/archive (streamed) */
+void api_migration_report(api_call *c);
+void api_migration_archive(api_call *c);
 
 #endif

@@ -9,10 +9,14 @@
 #include "api/reply.h"
 #include "core/flight.h"
 
-static const char *const statuses[] = {"draft", "in_flight", "landed", "closed", "aborted", NULL};
+static const char *const statuses[] = {"draft",     "in_flight", "landed", "go_around",
+                                       "closed",    "aborted",   NULL};
 
-/* Bodies of the actions that take no input: {} or nothing, and no stray fields. */
-static const check_field no_fields[] = {{NULL, CHECK_ANY, 0, 0, 0}};
+/* start and complete: a lead may pass an unsatisfied gate with a reason (audited) */
+static const check_field override_fields[] = {
+    {"override_reason", CHECK_STRING, 0, 0, 4000},
+    {NULL, CHECK_ANY, 0, 0, 0},
+};
 
 static const check_field abort_fields[] = {
     {"reason", CHECK_STRING, 1, 1, 4000},
@@ -46,7 +50,8 @@ void api_migrations_list(api_call *c)
             known |= strcmp(statuses[i], status) == 0;
         if (!known) {
             fd_fail(&c->ctx.problem, FD_E_BAD_REQUEST, "status",
-                    "status must be one of draft, in_flight, landed, closed, aborted.");
+                    "status must be one of draft, in_flight, landed, go_around, closed, "
+                    "aborted.");
             api_reply_error(c, FD_E_BAD_REQUEST, &c->ctx.problem);
             return;
         }
@@ -99,14 +104,16 @@ void api_migration_patch(api_call *c)
     reply_migration(c, e, doc);
 }
 
-/* POST /api/migrations/{mid}/start: draft -> in_flight */
+/* POST /api/migrations/{mid}/start {override_reason?}: draft -> in_flight. An unsatisfied start
+ * gate is 409 with "missing", "unresolved_feedback" and "signoffs_missing". */
 void api_migration_start(api_call *c)
 {
     json_t *body = NULL, *doc = NULL;
-    if (api_body_object(c, no_fields, 1, &body) != 0)
+    if (api_body_object(c, override_fields, 1, &body) != 0)
         return;
+    fd_err e = flight_start_override(c->st, &c->ctx, c->params[0],
+                                     check_str(body, "override_reason", NULL), &doc);
     json_decref(body);
-    fd_err e = flight_start(c->st, &c->ctx, c->params[0], &doc);
     reply_migration(c, e, doc);
 }
 
@@ -121,13 +128,15 @@ void api_migration_abort(api_call *c)
     reply_migration(c, e, doc);
 }
 
-/* POST /api/migrations/{mid}/stages/{stage}/complete: a refusal lists the blocking steps */
+/* POST /api/migrations/{mid}/stages/{stage}/complete {override_reason?}: a refusal lists the
+ * blocking steps, or what the next stage's gate is "missing" */
 void api_stage_complete(api_call *c)
 {
     json_t *body = NULL, *doc = NULL;
-    if (api_body_object(c, no_fields, 1, &body) != 0)
+    if (api_body_object(c, override_fields, 1, &body) != 0)
         return;
+    fd_err e = flight_complete_stage_override(c->st, &c->ctx, c->params[0], c->params[1],
+                                              check_str(body, "override_reason", NULL), &doc);
     json_decref(body);
-    fd_err e = flight_complete_stage(c->st, &c->ctx, c->params[0], c->params[1], &doc);
     reply_migration(c, e, doc);
 }

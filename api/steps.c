@@ -1,7 +1,8 @@
 /*
  * steps.c - steps of a migration: add to a stage, read, edit, remove, and the four actions a crew
- * takes on a live checklist (tick, untick, skip, fail). Each action answers 200 with the updated
- * step; a step someone else changed first is core's 409 naming who and when.
+ * takes on a live checklist (tick, untick, skip, fail, and confirm for the second person of a
+ * critical step). Each action answers 200 with the updated step; a step someone else changed
+ * first is core's 409 naming who and when.
  */
 #include <stdio.h>
 
@@ -149,4 +150,20 @@ void api_step_skip(api_call *c)
 void api_step_fail(api_call *c)
 {
     step_action(c, FD_STEP_FAIL, fail_fields, "note");
+}
+
+/* POST .../steps/{sid}/confirm {note?}: the second person of a critical step. The one who
+ * ticked it is 403; a step not awaiting confirmation is 409. */
+void api_step_confirm(api_call *c)
+{
+    int64_t sid;
+    json_t *body = NULL, *step = NULL;
+    if (step_id_or_reply(c, &sid) != 0)
+        return;
+    if (api_body_object(c, tick_fields, 1, &body) != 0)
+        return;
+    fd_err e = flight_confirm_step(c->st, &c->ctx, c->params[0], sid, check_str(body, "note", NULL),
+                                   &step);
+    json_decref(body);
+    reply_step(c, e, step);
 }

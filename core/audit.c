@@ -35,6 +35,11 @@ static int sha256_hex(const char *data, size_t len, char out[FD_HASH_HEX])
     return 0;
 }
 
+int audit_sha256_hex(const void *data, size_t len, char out[FD_HASH_HEX])
+{
+    return sha256_hex(data, len, out);
+}
+
 /* 1 when v holds a real anywhere: reals do not survive a dump/parse round trip byte for byte. */
 static int has_real(const json_t *v)
 {

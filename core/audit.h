@@ -16,7 +16,12 @@
  *
  * Actions: team.create team.update migration.create migration.update migration.start
  * migration.abort stage.complete migration.landed migration.closed step.add step.update
- * step.delete step.tick step.untick step.skip step.fail
+ * step.delete step.tick step.untick step.skip step.fail step.confirm
+ * and, for gates (gates.h): stage.update signoff.create signoff.override gate.override
+ * briefing.create briefing.ack feedback.create feedback.resolve step.overdue stage.overdue
+ * and, for the go-around (rollback.h): rollback.arm rollback.armed rollback.disarmed
+ * go_around.requested go_around.started go_around.merged go_around.failed go_around.expired
+ * landing.reopen
  */
 #ifndef FD_AUDIT_H
 #define FD_AUDIT_H
@@ -28,6 +33,10 @@
 #include "store.h"
 
 #define FD_HASH_HEX 65 /* 64 hex digits + NUL */
+
+/* hex(SHA-256(data)) into out[FD_HASH_HEX]: the one SHA-256 of core (the chain, stage content
+ * hashes). Returns 0, or -1 when the digest fails. */
+int audit_sha256_hex(const void *data, size_t len, char out[FD_HASH_HEX]);
 
 /*
  * Append an event inside the caller's open transaction (the rules call this; nobody else).

@@ -13,8 +13,10 @@
 #include "audit.h"
 #include "check.h"
 #include "flight_internal.h"
+#include "gates_internal.h"
 #include "mutate.h"
 #include "plan.h"
+#include "rollback.h"
 #include "timefmt.h"
 
 #define PAGE_MAX 200
@@ -65,11 +67,25 @@ void flight_target_mig(char *out, size_t n, const char *mid)
     snprintf(out, n, "migrations/%s", mid);
 }
 
+fd_err flight_doc(fd_store *st, const char *mid, int with_steps, json_t **out)
+{
+    fd_err e = store_mig_doc(st, mid, with_steps, out);
+    if (e == FD_OK)
+        e = gates_decorate(st, *out);
+    if (e == FD_OK)
+        e = rollback_add_summary(st, *out);
+    if (e != FD_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return e;
+}
+
 /* ---- reads ---- */
 
 fd_err flight_get(fd_store *st, fd_ctx *ctx, const char *mid, json_t **out)
 {
-    fd_err e = store_mig_doc(st, mid, 1, out);
+    fd_err e = flight_doc(st, mid, 1, out);
     if (e == FD_E_NOT_FOUND)
         return fd_fail(&ctx->problem, e, NULL, "no migration %s", mid);
     if (e != FD_OK)
@@ -79,7 +95,8 @@ fd_err flight_get(fd_store *st, fd_ctx *ctx, const char *mid, json_t **out)
 
 static int is_status(const char *s)
 {
-    static const char *const all[] = {"draft", "in_flight", "landed", "closed", "aborted"};
+    static const char *const all[] = {"draft",     "in_flight", "landed",
+                                      "go_around", "closed",    "aborted"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(s, all[i]) == 0)
             return 1;
@@ -96,12 +113,25 @@ fd_err flight_list(fd_store *st, fd_ctx *ctx, const char *status, const char *cu
                        PAGE_MAX);
     if (status != NULL && !is_status(status))
         return fd_fail(&ctx->problem, FD_E_INVALID, "status",
-                       "status must be draft, in_flight, landed, closed or aborted");
+                       "status must be draft, in_flight, landed, go_around, closed or aborted");
     json_t *items = NULL;
     /* one more than asked tells whether another page follows */
     fd_err e = store_mig_list(st, status, cursor, limit + 1, &items);
     if (e != FD_OK)
         return fd_fail(&ctx->problem, e, NULL, "%s", store_last_error(st));
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        if (e == FD_OK)
+            e = gates_decorate(st, item);
+        if (e == FD_OK)
+            e = rollback_add_summary(st, item);
+    }
+    if (e != FD_OK) {
+        json_decref(items);
+        return fd_fail(&ctx->problem, e, NULL, "%s", store_last_error(st));
+    }
     json_t *next = json_null();
     if (json_array_size(items) > (size_t)limit) {
         json_array_remove(items, (size_t)limit);
@@ -151,9 +181,16 @@ static fd_err rule_create(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
             if (e == FD_OK)
                 e = store_step_insert(st, pp.mig.id, key, step, &sid);
         }
+        const json_t *minutes = json_object_get(g, "expected_minutes");
+        if (e == FD_OK)
+            e = store_stage_set_cfg(st, pp.mig.id, key,
+                                    json_is_true(json_object_get(g, "allow_shared_signers")),
+                                    json_is_integer(minutes) ? json_integer_value(minutes) : -1);
+        if (e == FD_OK)
+            e = store_stage_set_reqs(st, pp.mig.id, key, json_object_get(g, "signoffs"));
     }
     if (e == FD_OK)
-        e = store_mig_doc(st, pp.mig.id, 1, out);
+        e = flight_doc(st, pp.mig.id, 1, out);
     flight_target_mig(target, sizeof target, pp.mig.id);
     if (e == FD_OK)
         e = audit_append(st, ctx, pp.mig.id, "migration.create", target, NULL, *out, NULL);
@@ -185,8 +222,9 @@ static const check_field stage_rename_fields[] = {
 typedef struct mig_args {
     const char *mid;
     const json_t *body;
-    const char *text;  /* abort reason */
-    const char *stage; /* complete */
+    const char *text;     /* abort reason */
+    const char *stage;    /* complete */
+    const char *override; /* start, complete: a lead's reason to pass an unsatisfied gate */
 } mig_args;
 
 /* Record a changed member in before/after and in the working document `cur`. Steals `now`. */
@@ -349,7 +387,7 @@ static fd_err rule_patch(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
             e = audit_append(st, ctx, a->mid, "migration.update", target, before, after, NULL);
     }
     if (e == FD_OK)
-        e = store_mig_doc(st, a->mid, 1, out);
+        e = flight_doc(st, a->mid, 1, out);
 done:
     json_decref(cur);
     json_decref(before);
@@ -388,6 +426,10 @@ static fd_err rule_start(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
                        "migration %s has no stages; add at least one before starting", h.id);
     if (store_stage_at(st, a->mid, 0, &first) != FD_OK)
         return FD_E_INTERNAL;
+    /* briefed, no open feedback, and the first stage's go: or a lead's audited override */
+    e = gates_enforce_start(st, ctx, a->mid, a->override);
+    if (e != FD_OK)
+        return e;
     int64_t now = store_now_ms(st);
     flight_target_mig(target, sizeof target, a->mid);
     json_t *before = json_pack("{s:s}", "status", "draft");
@@ -400,7 +442,7 @@ static fd_err rule_start(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "migration.start", target, before, after, NULL);
     if (e == FD_OK)
-        e = store_mig_doc(st, a->mid, 1, out);
+        e = flight_doc(st, a->mid, 1, out);
     json_decref(before);
     json_decref(after);
     return e;
@@ -408,7 +450,13 @@ static fd_err rule_start(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
 
 fd_err flight_start(fd_store *st, fd_ctx *ctx, const char *mid, json_t **out)
 {
-    mig_args a = {.mid = mid};
+    return flight_start_override(st, ctx, mid, NULL, out);
+}
+
+fd_err flight_start_override(fd_store *st, fd_ctx *ctx, const char *mid,
+                             const char *override_reason, json_t **out)
+{
+    mig_args a = {.mid = mid, .override = override_reason};
     return core_mutate(st, ctx, rule_start, &a, out);
 }
 
@@ -444,7 +492,7 @@ static fd_err rule_abort(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "migration.abort", target, before, after, a->text);
     if (e == FD_OK)
-        e = store_mig_doc(st, a->mid, 1, out);
+        e = flight_doc(st, a->mid, 1, out);
     json_decref(before);
     json_decref(after);
     return e;
@@ -477,6 +525,11 @@ static fd_err rule_complete(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (strcmp(h.status, "draft") == 0)
         return fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
                        "migration %s has not started; start it first", h.id);
+    if (strcmp(h.status, "go_around") == 0)
+        return fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                       "migration %s went around: no stage is active; re-open landing (POST "
+                       "/api/migrations/%s/landing/reopen) or abort",
+                       h.id, h.id);
     e = store_stage_get(st, a->mid, a->stage, &stage);
     if (e == FD_E_NOT_FOUND)
         return fd_fail(&ctx->problem, e, NULL, "migration %s has no stage %s", h.id, a->stage);
@@ -502,6 +555,12 @@ static fd_err rule_complete(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     int landing = stage.position == h.nstages - 2;
     if (!last && store_stage_at(st, a->mid, stage.position + 1, &next) != FD_OK)
         return FD_E_INTERNAL;
+    /* the go for the next phase: its gate, or a lead's audited override */
+    if (!last) {
+        e = gates_enforce_stage(st, ctx, a->mid, next.key, a->override);
+        if (e != FD_OK)
+            return e;
+    }
     const char *status = last ? "closed" : landing ? "landed" : h.status;
 
     snprintf(target, sizeof target, "migrations/%s/stages/%s", a->mid, stage.key);
@@ -526,7 +585,7 @@ static fd_err rule_complete(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
         e = audit_append(st, ctx, a->mid, last ? "migration.closed" : "migration.landed", mtarget,
                          mbefore, mafter, NULL);
     if (e == FD_OK)
-        e = store_mig_doc(st, a->mid, 1, out);
+        e = flight_doc(st, a->mid, 1, out);
     json_decref(sbefore);
     json_decref(safter);
     json_decref(mbefore);
@@ -537,6 +596,12 @@ static fd_err rule_complete(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
 fd_err flight_complete_stage(fd_store *st, fd_ctx *ctx, const char *mid, const char *stage,
                              json_t **out)
 {
-    mig_args a = {.mid = mid, .stage = stage};
+    return flight_complete_stage_override(st, ctx, mid, stage, NULL, out);
+}
+
+fd_err flight_complete_stage_override(fd_store *st, fd_ctx *ctx, const char *mid, const char *stage,
+                                      const char *override_reason, json_t **out)
+{
+    mig_args a = {.mid = mid, .stage = stage, .override = override_reason};
     return core_mutate(st, ctx, rule_complete, &a, out);
 }

@@ -5,6 +5,9 @@
  *   completing the stage before the last one marks the migration "landed";
  *   completing the last stage closes it ("closed", read-only forever).
  *   abort {reason} from any state but closed/aborted -> "aborted" (read-only).
+ *   in_flight|landed --go-around merged (rollback.h)--> "go_around": no stage is active, steps
+ *   and stages do not move; a lead re-opens landing (back to the status and stage before) or
+ *   aborts.
  *
  * Every mutation runs in one transaction with its audit event; a refused call changes nothing.
  * Mutations honour ctx->idem_key (replay, ctx->replayed = 1) and ctx->if_match (FD_E_STALE).
@@ -19,14 +22,25 @@
  *   {"id": 42, "migration": "msk-replacement", "stage": "takeoff", "position": 1,
  *    "title": "...", "details": "..."|null, "owner_team": "data-stream"|null,
  *    "command": "..."|null, "link": "https://..."|null, "expected_minutes": 5|null,
- *    "critical": false, "status": "pending"|"done"|"skipped"|"failed",
+ *    "critical": false,
+ *    "status": "pending"|"awaiting_confirmation"|"done"|"skipped"|"failed",
  *    "by": {"sub": "alice", "name": "Alice"}|null, "at": "<time>"|null, "note": "..."|null,
- *    "version": 3}
+ *    "version": 3,
+ *    "confirmed_by": {"sub", "name"}|null, "confirmed_at": <time>|null,
+ *    "confirm_note": "..."|null}          (the second person of a critical step)
+ *   A critical step ticked by one person is "awaiting_confirmation" (by/at name them) until a
+ *   different engineer confirms it (flight_confirm_step); then it is "done".
  *
  * Stage (inside a migration):
  *   {"key": "takeoff", "title": "Take-off", "position": 0, "status": "pending"|"active"|"done",
  *    "started_at": <time>|null, "completed_at": <time>|null,
  *    "progress": {"total": 6, "done": 2, "skipped": 1, "failed": 0, "pending": 3},
+ *               (steps awaiting confirmation count as pending)
+ *    "signoffs_required": [{"team", "count"}], "allow_shared_signers": false,
+ *    "expected_minutes": 45|null (its own, else the sum of its steps'),
+ *    "gate": Gate (gates.h),
+ *    "timing": null, or for the active stage {"started_at", "elapsed_minutes",
+ *              "expected_minutes"|null, "overdue": bool, "overdue_steps": [step ids]},
  *    "steps": [Step...]}            (steps omitted in list items)
  *
  * Migration:
@@ -34,17 +48,28 @@
  *    "owner_team": "data-stream", "teams": ["data-stream", "platform", ...],
  *    "window": {"start": <time>, "end": <time>} | null,
  *    "dashboards": [{"title": "...", "url": "https://...", "kind": "overview"|"full"}],
- *    "status": "draft"|"in_flight"|"landed"|"closed"|"aborted",
+ *    "status": "draft"|"in_flight"|"landed"|"go_around"|"closed"|"aborted",
  *    "current_stage": "takeoff"|null, "version": 7,
+ *    "rollback": {"armed", "reasons", "pr": {"repo", "number", "url"}}|null (rollback.h;
+ *                a change of "armed" or of the reasons bumps the version),
+ *    "plan_rev": 3 (raised by every plan change: steps added, removed, edited; sign-off
+ *                   requirements changed; acknowledgements of older revisions are stale),
  *    "created_at", "started_at", "closed_at": <time>|null, "abort_reason": "..."|null,
- *    "stages": [Stage...]}
+ *    "stages": [Stage...],
+ *    "start_gate": null, or in draft {"satisfied", "stage", "briefings", "plan_rev", "missing",
+ *                  "unresolved_feedback", "signoffs_missing"} (see flight_start_override),
+ *    "gate_overrides": [{"kind": "start"|"complete", "stage", "reason", "missing",
+ *                        "by": {"sub", "name"}, "at"}]}
  *
  * Plan (body of flight_create; unknown fields refused, every error names its JSON path):
  *   {"id": slug, "title": 1-200, "description"?: string, "owner_team": existing team slug,
  *    "teams"?: [existing team slugs] (affected teams; owner added if missing),
  *    "window"?: {"start": time, "end": time} (end after start),
  *    "dashboards"?: [{"title", "url", "kind"?: "overview"|"full" (default "full")}],
- *    "stages"?: [{"key": slug, "title": string, "steps"?: [StepInput...]}]
+ *    "stages"?: [{"key": slug, "title": string, "steps"?: [StepInput...],
+ *                 "signoffs"?: [{"team": affected team, "count"?: 1..20 (default 1)}],
+ *                 "allow_shared_signers"?: bool (default false),
+ *                 "expected_minutes"?: 0..10080}]
  *               (default: takeoff "Take-off", inflight "In-flight", landing "Landing",
  *                shutdown "Shutdown", no steps)}
  * StepInput: {"title", "details"?, "owner_team"?: team slug, "command"?, "link"?: url,
@@ -58,11 +83,13 @@
 #include "store.h"
 
 typedef enum fd_step_action {
-    FD_STEP_TICK,   /* pending|failed -> done; text = optional note */
-    FD_STEP_UNTICK, /* done|skipped|failed -> pending; text = optional reason; own ticks
-                       for engineers, anyone's for leads */
+    FD_STEP_TICK,   /* pending|failed -> done (a critical step: -> awaiting_confirmation);
+                       text = optional note */
+    FD_STEP_UNTICK, /* done|skipped|failed|awaiting_confirmation -> pending; text = optional
+                       reason; own ticks for engineers, anyone's for leads */
     FD_STEP_SKIP,   /* pending|failed -> skipped; text = reason, required */
-    FD_STEP_FAIL,   /* pending -> failed; text = note, required */
+    FD_STEP_FAIL,   /* pending|awaiting_confirmation -> failed; text = note, required (the
+                       second person of a critical step may find it was not done) */
 } fd_step_action;
 
 /* Create a migration in draft from a plan (lead). FD_E_EXISTS if the id is taken. */
@@ -81,8 +108,19 @@ fd_err flight_list(fd_store *st, fd_ctx *ctx, const char *status, const char *cu
  * *out: the whole migration. */
 fd_err flight_patch(fd_store *st, fd_ctx *ctx, const char *mid, const json_t *body, json_t **out);
 
-/* draft -> in_flight, first stage active (lead). *out: the whole migration. */
+/* draft -> in_flight, first stage active (lead). *out: the whole migration.
+ * Same as flight_start_override with no override. */
 fd_err flight_start(fd_store *st, fd_ctx *ctx, const char *mid, json_t **out);
+
+/* Start, through the start gate (gates.h): once the migration has held a briefing, every
+ * affected team acknowledged the plan at the current plan revision; no unresolved briefing
+ * feedback; and the first stage's sign-offs.
+ * Otherwise FD_E_CONFLICT with extras "missing": [{team, need: 1, have: 0, reason:
+ * "no acknowledgement"|"stale"}], "unresolved_feedback": [{id, text}], "signoffs_missing":
+ * [{team, need, have, reason}] and "stage". With a non-empty override_reason the lead takes off
+ * anyway: recorded in "gate_overrides" and audited as gate.override. */
+fd_err flight_start_override(fd_store *st, fd_ctx *ctx, const char *mid,
+                             const char *override_reason, json_t **out);
 
 /* Any state but closed/aborted -> aborted, reason required (lead). */
 fd_err flight_abort(fd_store *st, fd_ctx *ctx, const char *mid, const char *reason, json_t **out);
@@ -91,6 +129,15 @@ fd_err flight_abort(fd_store *st, fd_ctx *ctx, const char *mid, const char *reas
  * refuses with FD_E_CONFLICT and extra "blocking": [{id, title, status}]. */
 fd_err flight_complete_stage(fd_store *st, fd_ctx *ctx, const char *mid, const char *stage,
                              json_t **out);
+
+/* Complete a stage; the next stage begins only when its gate is satisfied (gates.h), else
+ * FD_E_CONFLICT with extras "missing": [{team, need, have, reason: "no sign-off"|"stale"|
+ * "no_go"}] and "stage" (the next one). A non-empty override_reason begins it anyway (recorded,
+ * audited gate.override). The last stage needs no next gate. flight_complete_stage is this with
+ * no override. */
+fd_err flight_complete_stage_override(fd_store *st, fd_ctx *ctx, const char *mid,
+                                      const char *stage, const char *override_reason,
+                                      json_t **out);
 
 /* Add a step at the end of `stage` (lead). Allowed in draft, and in in_flight/landed for a stage
  * that is not done (adding to the active stage is how reality gets recorded). *out: the step. */
@@ -115,5 +162,24 @@ fd_err flight_get_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid, 
  */
 fd_err flight_step_action(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
                           fd_step_action action, const char *text, json_t **out);
+
+/*
+ * The second person of a critical step: awaiting_confirmation -> done (engineer or above),
+ * recording confirmed_by/confirmed_at and the optional note. The person who ticked it gets
+ * FD_E_FORBIDDEN ("a critical step needs a second person: someone other than Alice must
+ * confirm"); a step not awaiting confirmation is FD_E_CONFLICT with extra "current".
+ * Audited step.confirm (before/after name both people). If-Match names the step's version.
+ */
+fd_err flight_confirm_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                           const char *note, json_t **out);
+
+/*
+ * The flight clock: for every migration in flight, append step.overdue for each open step of the
+ * active stage past its deadline and stage.overdue for the stage past its expected time, each
+ * exactly once (recorded), as the system actor {sub "flightdeck", name "flightdeck clock",
+ * role admin, source api}, in one transaction. server/ calls it on a timer (every 10 s) on the
+ * loop thread; FD_OK when nothing was due.
+ */
+fd_err flight_check_overdue(fd_store *st, int64_t now_ms);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef FD_FLIGHT_INTERNAL_H
 #define FD_FLIGHT_INTERNAL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "store_internal.h"
@@ -19,5 +20,8 @@ fd_err flight_refuse_read_only(fd_ctx *ctx, const fd_mig_head *h);
 fd_err flight_if_match(fd_ctx *ctx, int64_t version, const char *what);
 /* "migrations/<mid>", the audit target of a migration. */
 void flight_target_mig(char *out, size_t n, const char *mid);
+/* The Migration document of flight.h with its gates and timing (store_mig_doc + gates_decorate).
+ * with_steps 0 gives list items. FD_E_NOT_FOUND when there is no such migration. */
+fd_err flight_doc(fd_store *st, const char *mid, int with_steps, json_t **out);
 
 #endif

@@ -1,8 +1,11 @@
 /* flight_steps.c - steps: adding and editing them (leads), and the actions of a live flight:
- * tick, untick, skip, fail (engineers and above). See flight.h.
+ * tick, untick, skip, fail, and the second person's confirm of a critical step (engineers and
+ * above). See flight.h.
  *
  * Rules run inside core_mutate (one transaction with the audit event). Every change of a step
- * bumps the step's version and the migration's version. */
+ * bumps the step's version and the migration's version; every change of the plan (a step added,
+ * removed, edited or moved) also raises the migration's plan_rev, which makes briefing
+ * acknowledgements stale (gates.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +96,8 @@ static fd_err rule_add(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
                        "stage %s is done; steps can no longer be added to it", stage.key);
     e = store_step_insert(st, a->mid, stage.key, a->body, &sid);
     if (e == FD_OK)
+        e = store_mig_bump_plan_rev(st, a->mid);
+    if (e == FD_OK)
         e = store_mig_bump(st, a->mid, NULL);
     if (e == FD_OK)
         e = store_step_doc(st, a->mid, sid, out);
@@ -128,11 +133,14 @@ static fd_err editable_step(fd_store *st, fd_ctx *ctx, step_args *a, const char 
         e = flight_refuse_read_only(ctx, &h);
     if (e == FD_OK)
         e = flight_if_match(ctx, step_version(*step), "the step");
-    if (e == FD_OK && strcmp(step_status(*step), "done") == 0) {
+    /* a step awaiting its second person is as good as ticked: changing it under the
+     * confirmer would have them confirm something else */
+    if (e == FD_OK && (strcmp(step_status(*step), "done") == 0 ||
+                       strcmp(step_status(*step), "awaiting_confirmation") == 0)) {
         who_when(*step, ww, sizeof ww);
         e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
-                    "step %lld is done (ticked by %s); untick it before changing it",
-                    (long long)a->sid, ww);
+                    "step %lld is %s (ticked by %s); untick it before changing it",
+                    (long long)a->sid, step_status(*step), ww);
         fd_problem_set(&ctx->problem, "current", json_incref(*step));
     }
     if (e == FD_OK) {
@@ -195,6 +203,8 @@ static fd_err rule_patch_step(fd_store *st, fd_ctx *ctx, void *args, json_t **ou
         if (e == FD_OK && to != from)
             e = store_step_move(st, a->mid, check_str(old, "stage", ""), a->sid, from, to);
         if (e == FD_OK)
+            e = store_mig_bump_plan_rev(st, a->mid);
+        if (e == FD_OK)
             e = store_mig_bump(st, a->mid, NULL);
     }
     json_decref(cur);
@@ -233,6 +243,8 @@ static fd_err rule_delete_step(fd_store *st, fd_ctx *ctx, void *args, json_t **o
     e = store_step_delete(st, a->mid, check_str(old, "stage", ""), a->sid,
                           (int)json_integer_value(json_object_get(old, "position")));
     if (e == FD_OK)
+        e = store_mig_bump_plan_rev(st, a->mid);
+    if (e == FD_OK)
         e = store_mig_bump(st, a->mid, NULL);
     target_step(target, sizeof target, a->sid);
     if (e == FD_OK)
@@ -269,7 +281,17 @@ static fd_err check_transition(fd_ctx *ctx, fd_step_action act, const json_t *st
     char ww[200];
     who_when(step, ww, sizeof ww);
     fd_err e = FD_OK;
-    if (strcmp(status, actions[act].target) == 0) {
+    int awaiting = strcmp(status, "awaiting_confirmation") == 0;
+    if (awaiting && act == FD_STEP_TICK) {
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "already ticked by %s; it is a critical step and awaits confirmation by "
+                    "someone else",
+                    ww);
+    } else if (awaiting && act == FD_STEP_SKIP) {
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "step %lld was ticked by %s and awaits confirmation; untick it first",
+                    (long long)sid, ww);
+    } else if (strcmp(status, actions[act].target) == 0) {
         if (json_is_null(json_object_get(step, "by")))
             e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL, "step %lld is already %s",
                         (long long)sid, status);
@@ -340,7 +362,11 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e != FD_OK)
         goto done;
 
-    e = store_step_set_status(st, a->sid, actions[act].target, ctx->actor->sub, ctx->actor->name,
+    /* challenge and response: a critical step is done only when a second person confirms */
+    const char *status = actions[act].target;
+    if (act == FD_STEP_TICK && json_is_true(json_object_get(old, "critical")))
+        status = "awaiting_confirmation";
+    e = store_step_set_status(st, a->sid, status, ctx->actor->sub, ctx->actor->name,
                               store_now_ms(st), text);
     if (e == FD_OK)
         e = store_mig_bump(st, a->mid, NULL);
@@ -361,4 +387,69 @@ fd_err flight_step_action(fd_store *st, fd_ctx *ctx, const char *mid, int64_t si
         return fd_fail(&ctx->problem, FD_E_BAD_REQUEST, NULL, "unknown step action");
     step_args a = {.mid = mid, .sid = sid, .action = action, .text = text};
     return core_mutate(st, ctx, rule_action, &a, out);
+}
+
+/* ---- the second person of a critical step ---- */
+
+static fd_err rule_confirm(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+{
+    step_args *a = args;
+    fd_mig_head h;
+    json_t *old = NULL;
+    char target[32], ww[200];
+    const char *note = a->text && a->text[0] ? a->text : NULL;
+    fd_err e = flight_require_role(ctx, FD_ROLE_ENGINEER, "confirm steps");
+    if (e != FD_OK)
+        return e;
+    if (note != NULL && strlen(note) > TEXT_MAX)
+        return fd_fail(&ctx->problem, FD_E_INVALID, "note",
+                       "the note may have at most %d characters", TEXT_MAX);
+    e = flight_load_head(st, ctx, a->mid, &h);
+    if (e == FD_OK)
+        e = load_step(st, ctx, a->mid, a->sid, &old);
+    if (e == FD_OK)
+        e = flight_refuse_read_only(ctx, &h);
+    if (e != FD_OK)
+        goto done;
+    who_when(old, ww, sizeof ww);
+    if (strcmp(step_status(old), "awaiting_confirmation") != 0) {
+        const json_t *cb = json_object_get(old, "confirmed_by");
+        if (json_is_object(cb))
+            e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL, "already confirmed by %s at %s",
+                        check_str(cb, "name", "someone"),
+                        check_str(old, "confirmed_at", "an unknown time"));
+        else
+            e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                        "step %lld is %s, not awaiting confirmation: only a ticked critical step "
+                        "is confirmed",
+                        (long long)a->sid, step_status(old));
+        fd_problem_set(&ctx->problem, "current", json_deep_copy(old));
+        goto done;
+    }
+    e = flight_if_match(ctx, step_version(old), "the step");
+    const char *first = check_str(json_object_get(old, "by"), "sub", "");
+    if (e == FD_OK && strcmp(first, ctx->actor->sub) == 0)
+        e = fd_fail(&ctx->problem, FD_E_FORBIDDEN, NULL,
+                    "a critical step needs a second person: someone other than %s must confirm",
+                    check_str(json_object_get(old, "by"), "name", ctx->actor->name));
+    if (e != FD_OK)
+        goto done;
+    e = store_step_confirm(st, a->sid, ctx->actor->sub, ctx->actor->name, store_now_ms(st), note);
+    if (e == FD_OK)
+        e = store_mig_bump(st, a->mid, NULL);
+    if (e == FD_OK)
+        e = store_step_doc(st, a->mid, a->sid, out);
+    target_step(target, sizeof target, a->sid);
+    if (e == FD_OK)
+        e = audit_append(st, ctx, a->mid, "step.confirm", target, old, *out, note);
+done:
+    json_decref(old);
+    return e;
+}
+
+fd_err flight_confirm_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                           const char *note, json_t **out)
+{
+    step_args a = {.mid = mid, .sid = sid, .text = note};
+    return core_mutate(st, ctx, rule_confirm, &a, out);
 }

@@ -38,6 +38,15 @@ static const check_field stage_fields[] = {
     {"key", CHECK_SLUG, 1, 0, 0},
     {"title", CHECK_STRING, 1, 1, 200},
     {"steps", CHECK_ARRAY, 0, 0, 500},
+    {"signoffs", CHECK_ARRAY, 0, 0, 32},
+    {"allow_shared_signers", CHECK_BOOL, 0, 0, 0},
+    {"expected_minutes", CHECK_INT, 0, 0, 10080},
+    {NULL, 0, 0, 0, 0},
+};
+
+static const check_field signoff_req_fields[] = {
+    {"team", CHECK_SLUG, 1, 0, 0},
+    {"count", CHECK_INT, 0, 1, 20},
     {NULL, 0, 0, 0, 0},
 };
 
@@ -173,16 +182,66 @@ fd_err plan_check_dashboards(const json_t *arr, const char *path, json_t **out, 
     return FD_OK;
 }
 
-/* Check the stages (unique keys, their steps) and return them normalised, or the defaults. */
-static fd_err check_stages(fd_store *st, const json_t *arr, json_t **out, fd_problem *p)
+static int has_slug(const json_t *arr, const char *slug)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (strcmp(json_string_value(v), slug) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+fd_err plan_check_signoffs(const json_t *arr, const char *path, const json_t *teams, json_t **out,
+                           fd_problem *p)
+{
+    *out = NULL;
+    json_t *norm = json_array();
+    size_t i;
+    json_t *r;
+    char at[PATH_MAX_LEN], tat[PATH_MAX_LEN + 8];
+    json_array_foreach(arr, i, r)
+    {
+        snprintf(at, sizeof at, "%s[%zu]", path, i);
+        snprintf(tat, sizeof tat, "%s.team", at);
+        fd_err e = check_object(r, signoff_req_fields, at, p);
+        const char *team = check_str(r, "team", "");
+        if (e == FD_OK && !has_slug(teams, team))
+            e = fd_fail(p, FD_E_INVALID, tat,
+                        "%s names %s, which is not an affected team of this migration: add it to "
+                        "the migration's teams first",
+                        tat, team);
+        for (size_t j = 0; e == FD_OK && j < i; j++) {
+            if (strcmp(team, check_str(json_array_get(arr, j), "team", "")) == 0)
+                e = fd_fail(p, FD_E_INVALID, tat, "%s repeats the team %s", tat, team);
+        }
+        if (e != FD_OK) {
+            json_decref(norm);
+            return e;
+        }
+        json_array_append_new(norm, json_pack("{s:s,s:I}", "team", team, "count",
+                                              (json_int_t)check_int(r, "count", 1)));
+    }
+    *out = norm;
+    return FD_OK;
+}
+
+/* Check the stages (unique keys, their steps, sign-off requirements naming affected teams) and
+ * return them normalised, or the defaults. */
+static fd_err check_stages(fd_store *st, const json_t *arr, const json_t *teams, json_t **out,
+                           fd_problem *p)
 {
     *out = NULL;
     json_t *norm = json_array();
     char at[PATH_MAX_LEN], sat[PATH_MAX_LEN + 32];
     if (arr == NULL) {
         for (size_t i = 0; i < sizeof default_stages / sizeof default_stages[0]; i++)
-            json_array_append_new(norm, json_pack("{s:s,s:s,s:[]}", "key", default_stages[i].key,
-                                                  "title", default_stages[i].title, "steps"));
+            json_array_append_new(norm, json_pack("{s:s,s:s,s:[],s:[],s:b,s:n}", "key",
+                                                  default_stages[i].key, "title",
+                                                  default_stages[i].title, "steps", "signoffs",
+                                                  "allow_shared_signers", 0, "expected_minutes"));
         *out = norm;
         return FD_OK;
     }
@@ -211,13 +270,23 @@ static fd_err check_stages(fd_store *st, const json_t *arr, json_t **out, fd_pro
                 e = plan_check_step(st, step, sat, 0, p);
             }
         }
+        json_t *reqs = NULL;
+        if (e == FD_OK) {
+            const json_t *sarr = json_object_get(g, "signoffs");
+            snprintf(sat, sizeof sat, "%s.signoffs", at);
+            e = plan_check_signoffs(json_is_array(sarr) ? sarr : NULL, sat, teams, &reqs, p);
+        }
         if (e != FD_OK) {
             json_decref(norm);
             return e;
         }
+        const json_t *minutes = json_object_get(g, "expected_minutes");
         json_array_append_new(
-            norm, json_pack("{s:s,s:s,s:o}", "key", key, "title", check_str(g, "title", ""),
-                            "steps", json_is_array(steps) ? json_incref(steps) : json_array()));
+            norm,
+            json_pack("{s:s,s:s,s:o,s:o,s:b,s:O}", "key", key, "title", check_str(g, "title", ""),
+                      "steps", json_is_array(steps) ? json_incref(steps) : json_array(), "signoffs",
+                      reqs, "allow_shared_signers", check_bool(g, "allow_shared_signers", 0),
+                      "expected_minutes", json_is_integer(minutes) ? minutes : json_null()));
     }
     *out = norm;
     return FD_OK;
@@ -248,7 +317,7 @@ fd_err plan_check(fd_store *st, const json_t *plan, plan_parts *out, fd_problem 
                                   p);
     if (e == FD_OK) {
         const json_t *stages = json_object_get(plan, "stages");
-        e = check_stages(st, json_is_array(stages) ? stages : NULL, &out->stages, p);
+        e = check_stages(st, json_is_array(stages) ? stages : NULL, out->teams, &out->stages, p);
     }
     if (e != FD_OK)
         plan_parts_free(out);

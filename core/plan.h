@@ -16,7 +16,9 @@ typedef struct plan_parts {
     fd_mig_plan mig;    /* strings borrowed from the plan */
     json_t *teams;      /* owned: slugs, owner first when the plan did not name it */
     json_t *dashboards; /* owned: [{title, url, kind}] with kind defaulted */
-    json_t *stages;     /* owned: [{key, title, steps: [StepInput]}], the defaults when absent */
+    json_t *stages;     /* owned: [{key, title, steps: [StepInput], signoffs: [{team, count}],
+                           allow_shared_signers: bool, expected_minutes: n|null}],
+                           the defaults when absent */
 } plan_parts;
 
 /* Check a whole plan. On success `out` is filled (plan_parts_free); on failure p says where. */
@@ -39,6 +41,12 @@ fd_err plan_check_team_exists(fd_store *st, const char *slug, const char *field,
 /* Check {start, end} (end after start) at `path`. */
 fd_err plan_check_window(const json_t *w, const char *path, int64_t *start, int64_t *end,
                          fd_problem *p);
+
+/* Check sign-off requirements [{team, count?: 1..20 (default 1)}] at `path`: each team one of
+ * `teams` (the migration's affected teams, array of slugs), named once. New array with counts
+ * defaulted in *out. */
+fd_err plan_check_signoffs(const json_t *arr, const char *path, const json_t *teams, json_t **out,
+                           fd_problem *p);
 
 /* Check dashboards and return them with kind defaulted (new array in *out). */
 fd_err plan_check_dashboards(const json_t *arr, const char *path, json_t **out, fd_problem *p);

@@ -120,9 +120,40 @@ static int pragma_int(fd_store *st, const char *sql)
     return v;
 }
 
+/* 1 when PRAGMA foreign_key_check finds a row that references nothing (or cannot run). */
+static int foreign_keys_broken(fd_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int broken = 1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s, NULL) == SQLITE_OK)
+        broken = sqlite3_step(s) != SQLITE_DONE;
+    sqlite3_finalize(s);
+    if (broken)
+        snprintf(st->last_error, sizeof st->last_error,
+                 "foreign_key_check found broken references");
+    return broken;
+}
+
 /* Apply the embedded migrations newer than user_version, all in one transaction: a database is
- * either at the old version or the new one, never in between. */
+ * either at the old version or the new one, never in between.
+ *
+ * Foreign keys are off while the scripts run: changing a CHECK constraint means rebuilding the
+ * table (SQLite's documented procedure), and a rebuilt table that others reference cannot be
+ * dropped with them on. They cannot be switched inside a transaction, so it happens around it,
+ * and PRAGMA foreign_key_check proves the result consistent before COMMIT. */
+static fd_err migrate_scripts(fd_store *st, fd_problem *p);
+
 static fd_err migrate(fd_store *st, fd_problem *p)
+{
+    if (exec_sql(st, "PRAGMA foreign_keys = OFF", "foreign_keys") != FD_OK)
+        return fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", st->last_error);
+    fd_err e = migrate_scripts(st, p);
+    if (exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys") != FD_OK && e == FD_OK)
+        e = fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", st->last_error);
+    return e;
+}
+
+static fd_err migrate_scripts(fd_store *st, fd_problem *p)
 {
     int have = pragma_int(st, "PRAGMA user_version");
     if (have < 0)
@@ -145,7 +176,8 @@ static fd_err migrate(fd_store *st, fd_problem *p)
     /* PRAGMA takes no bound parameters; the number is ours, not input */
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", fd_migrations_count);
-    if (exec_sql(st, sql, "user_version") != FD_OK || exec_sql(st, "COMMIT", "commit") != FD_OK) {
+    if (foreign_keys_broken(st) || exec_sql(st, sql, "user_version") != FD_OK ||
+        exec_sql(st, "COMMIT", "commit") != FD_OK) {
         exec_sql(st, "ROLLBACK", "rollback migration");
         goto fail;
     }
@@ -207,7 +239,8 @@ void store_close(fd_store *st)
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(st->stmts[i]);
     /* fold the WAL back into the database file, so a copied file is complete on its own */
-    sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    if (!st->reader)
+        sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sqlite3_close(st->db);
     queue_clear(st);
     free(st->queue);
@@ -295,6 +328,42 @@ done:
     return FD_OK;
 }
 
+/* ---- commit statistics (for /metrics) ---- */
+
+const double store_stats_seconds_bounds[STORE_STATS_SECONDS_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
+const double store_stats_batch_bounds[STORE_STATS_BATCH_BUCKETS] = {1,  2,   4,   8,   16,  32,
+                                                                    64, 128, 256, 512, 1024};
+
+static double stats_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One durable commit of `units` mutations that took `seconds`. Group commit calls this once per
+ * batch, which is what makes the batch-size histogram say something. */
+static void stats_record_commit(fd_store *st, int units, double seconds)
+{
+    fd_store_stats *s = &st->stats;
+    int i = 0;
+    s->commits++;
+    s->units += (uint64_t)units;
+    s->seconds_sum += seconds;
+    while (i < STORE_STATS_SECONDS_BUCKETS && seconds > store_stats_seconds_bounds[i])
+        i++;
+    s->seconds[i]++;
+    for (i = 0; i < STORE_STATS_BATCH_BUCKETS && (double)units > store_stats_batch_bounds[i];)
+        i++;
+    s->batch[i]++;
+}
+
+void store_stats(fd_store *st, fd_store_stats *out)
+{
+    *out = st->stats;
+}
+
 /* ---- transactions and the event queue ----
  *
  * One mutation is one transaction today (mutate.c). Group commit (several mutations in one
@@ -316,8 +385,12 @@ fd_err store_begin(fd_store *st)
 
 fd_err store_commit(fd_store *st)
 {
-    if (store_exec_stmt(st, store_stmt(st, S_COMMIT, "COMMIT"), "commit") != FD_OK)
+    double t0 = stats_clock();
+    if (store_exec_stmt(st, store_stmt(st, S_COMMIT, "COMMIT"), "commit") != FD_OK) {
+        st->stats.commit_errors++;
         return FD_E_INTERNAL;
+    }
+    stats_record_commit(st, 1, stats_clock() - t0);
     st->in_tx = 0;
     /* Only now are the events true: hand them on in the order they were written. The queue is
      * detached first, so a sink that itself writes (a webhook delivery queue) starts a fresh

@@ -46,4 +46,51 @@ const char *store_migration_sql(int i);
  */
 fd_err store_dump_schema(fd_store *st, char **out);
 
+/* ---- operations: commit statistics, online backup (store.c, store_backup.c) ---- */
+
+/*
+ * Open an existing database as a guest beside a running server (for `flightdeck backup`): no
+ * file is created, no schema migration runs (a database at another schema version is refused),
+ * and store_close does not checkpoint the WAL (that would hold up the server's writes). Only for
+ * reading: store_backup and the audit functions. Same ownership as store_open.
+ */
+fd_err store_open_reader(const char *path, fd_store **out, fd_problem *p);
+
+/* Histogram buckets of the commit statistics: counts per bucket (not cumulative); the last
+ * slot counts what is above the last bound. */
+#define STORE_STATS_SECONDS_BUCKETS 12
+#define STORE_STATS_BATCH_BUCKETS 11
+extern const double store_stats_seconds_bounds[STORE_STATS_SECONDS_BUCKETS];
+extern const double store_stats_batch_bounds[STORE_STATS_BATCH_BUCKETS];
+
+typedef struct fd_store_stats {
+    uint64_t commits;       /* transactions committed */
+    uint64_t commit_errors; /* COMMITs that failed (the transaction was rolled back) */
+    uint64_t units;         /* mutations those commits carried (1 each until group commit) */
+    double seconds_sum;     /* time spent committing (COMMIT, where the fsync happens) */
+    uint64_t seconds[STORE_STATS_SECONDS_BUCKETS + 1];
+    uint64_t batch[STORE_STATS_BATCH_BUCKETS + 1];
+} fd_store_stats;
+
+/* Copy the statistics since store_open into *out. Same thread rule as the store. */
+void store_stats(fd_store *st, fd_store_stats *out);
+
+/*
+ * Copy the database behind `st` into a new file `dst_path` with SQLite's online backup API,
+ * while another process (the server) keeps writing it. `st` is a second connection to the same
+ * file (WAL lets it read beside the writer). The copy is one consistent snapshot: a read
+ * transaction is held on `st` for the whole copy, so the writer is never blocked and the copy
+ * never restarts. Pages are copied `pages_per_step` at a time with `pause_ms` between steps, so
+ * the server keeps the disk; BUSY/LOCKED steps are retried for up to 10 s.
+ * *pages (may be NULL) gets the number of pages copied.
+ * Returns FD_OK; FD_E_EXISTS when dst_path exists (nothing is overwritten); FD_E_INTERNAL with
+ * p filled (a partial copy is removed).
+ */
+fd_err store_backup(fd_store *st, const char *dst_path, int pages_per_step, int pause_ms,
+                    int64_t *pages, fd_problem *p);
+
+/* Call fn with the id of every migration that has audit events (each is one hash chain), in
+ * order; fn returns 0 to go on. FD_OK, or FD_E_INTERNAL (database error, or fn returned != 0). */
+fd_err store_audit_chains(fd_store *st, int (*fn)(void *arg, const char *mid), void *arg);
+
 #endif

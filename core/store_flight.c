@@ -8,7 +8,8 @@
 
 #define STEP_COLS                                                                                  \
     "id, migration, stage, position, title, details, owner_team, command, link,"                   \
-    " expected_minutes, critical, status, by_sub, by_name, at, note, version"
+    " expected_minutes, critical, status, by_sub, by_name, at, note, version,"                     \
+    " confirmed_by_sub, confirmed_by_name, confirmed_at, confirm_note"
 
 /* The Step document of flight.h from a row of STEP_COLS. */
 static json_t *step_doc(sqlite3_stmt *s)
@@ -35,6 +36,15 @@ static json_t *step_doc(sqlite3_stmt *s)
     json_object_set_new(d, "at", store_col_time(s, 14));
     json_object_set_new(d, "note", store_col_str(s, 15));
     json_object_set_new(d, "version", store_col_int(s, 16));
+    /* a critical step names both people: the one who ticked it (by) and who confirmed it */
+    if (sqlite3_column_type(s, 17) == SQLITE_NULL)
+        json_object_set_new(d, "confirmed_by", json_null());
+    else
+        json_object_set_new(
+            d, "confirmed_by",
+            json_pack("{s:o,s:o}", "sub", store_col_str(s, 17), "name", store_col_str(s, 18)));
+    json_object_set_new(d, "confirmed_at", store_col_time(s, 19));
+    json_object_set_new(d, "confirm_note", store_col_str(s, 20));
     return d;
 }
 
@@ -238,9 +248,12 @@ static fd_err add_stages(fd_store *st, const char *mid, json_t *doc, json_t *ind
     return rc == SQLITE_DONE ? FD_OK : store_fail(st, "stage list");
 }
 
-/* progress.total += n and progress.<status> += n */
+/* progress.total += n and progress.<status> += n. A critical step awaiting its second person
+ * is not done yet: it counts as pending. */
 static void count_progress(json_t *stage, const char *status, json_int_t n)
 {
+    if (strcmp(status, "awaiting_confirmation") == 0)
+        status = "pending";
     json_t *pr = json_object_get(stage, "progress");
     json_t *total = json_object_get(pr, "total");
     json_t *bucket = json_object_get(pr, status);
@@ -325,7 +338,7 @@ fd_err store_mig_doc(fd_store *st, const char *mid, int with_steps, json_t **out
     sqlite3_stmt *s = store_stmt(st, S_MIG_ROW,
                                  "SELECT id, title, description, owner_team, window_start,"
                                  " window_end, status, current_stage, version, created_at,"
-                                 " started_at, closed_at, abort_reason FROM migrations"
+                                 " started_at, closed_at, abort_reason, plan_rev FROM migrations"
                                  " WHERE id = ?1");
     if (s == NULL)
         return FD_E_INTERNAL;
@@ -352,6 +365,7 @@ fd_err store_mig_doc(fd_store *st, const char *mid, int with_steps, json_t **out
     json_object_set_new(doc, "status", store_col_str(s, 6));
     json_object_set_new(doc, "current_stage", store_col_str(s, 7));
     json_object_set_new(doc, "version", store_col_int(s, 8));
+    json_object_set_new(doc, "plan_rev", store_col_int(s, 13));
     json_object_set_new(doc, "created_at", store_col_time(s, 9));
     json_object_set_new(doc, "started_at", store_col_time(s, 10));
     json_object_set_new(doc, "closed_at", store_col_time(s, 11));
@@ -624,7 +638,9 @@ fd_err store_step_set_status(fd_store *st, int64_t sid, const char *status, cons
 {
     sqlite3_stmt *s = store_stmt(st, S_STEP_STATUS,
                                  "UPDATE steps SET status = ?2, by_sub = ?3, by_name = ?4,"
-                                 " at = ?5, note = ?6, version = version + 1 WHERE id = ?1");
+                                 " at = ?5, note = ?6, confirmed_by_sub = NULL,"
+                                 " confirmed_by_name = NULL, confirmed_at = NULL,"
+                                 " confirm_note = NULL, version = version + 1 WHERE id = ?1");
     if (s == NULL)
         return FD_E_INTERNAL;
     sqlite3_bind_int64(s, 1, sid);
@@ -686,4 +702,44 @@ fd_err store_step_delete(fd_store *st, const char *mid, const char *stage, int64
     if (store_exec_stmt(st, s, "step delete") != FD_OK)
         return FD_E_INTERNAL;
     return shift_steps(st, mid, stage, position + 1, 1 << 30, -1);
+}
+
+fd_err store_stage_steps(fd_store *st, const char *mid, const char *stage, json_t **out)
+{
+    *out = NULL;
+    sqlite3_stmt *s = store_stmt(st, S_STAGE_STEPS,
+                                 "SELECT " STEP_COLS " FROM steps WHERE migration = ?1"
+                                 " AND stage = ?2 ORDER BY position");
+    if (s == NULL)
+        return FD_E_INTERNAL;
+    store_bind_text(s, 1, mid);
+    store_bind_text(s, 2, stage);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        json_array_append_new(arr, step_doc(s));
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return store_fail(st, "stage steps");
+    }
+    *out = arr;
+    return FD_OK;
+}
+
+fd_err store_step_confirm(fd_store *st, int64_t sid, const char *sub, const char *name, int64_t at,
+                          const char *note)
+{
+    sqlite3_stmt *s = store_stmt(st, S_STEP_CONFIRM,
+                                 "UPDATE steps SET status = 'done', confirmed_by_sub = ?2,"
+                                 " confirmed_by_name = ?3, confirmed_at = ?4, confirm_note = ?5,"
+                                 " version = version + 1 WHERE id = ?1");
+    if (s == NULL)
+        return FD_E_INTERNAL;
+    sqlite3_bind_int64(s, 1, sid);
+    store_bind_text(s, 2, sub);
+    store_bind_text(s, 3, name);
+    sqlite3_bind_int64(s, 4, at);
+    store_bind_text(s, 5, note);
+    return store_exec_stmt(st, s, "step confirm");
 }

@@ -128,6 +128,97 @@ fd_err store_step_move(fd_store *st, const char *mid, const char *stage, int64_t
 fd_err store_step_delete(fd_store *st, const char *mid, const char *stage, int64_t sid,
                          int position);
 
+/* The Step documents of one stage in position order, as a new array. */
+fd_err store_stage_steps(fd_store *st, const char *mid, const char *stage, json_t **out);
+/* awaiting_confirmation -> done, recording the second person (confirmed_by/at, note may be NULL).
+ * by/at/note of the first person stay. Bumps the step's version. */
+fd_err store_step_confirm(fd_store *st, int64_t sid, const char *sub, const char *name, int64_t at,
+                          const char *note);
+
+/* ---- gates: plan revision, sign-offs, briefings, overrides, time (store_gates.c) ---- */
+
+fd_err store_mig_plan_rev(fd_store *st, const char *mid, int64_t *rev); /* or FD_E_NOT_FOUND */
+/* plan_rev = plan_rev + 1: a plan change makes earlier acknowledgements stale. */
+fd_err store_mig_bump_plan_rev(fd_store *st, const char *mid);
+
+/* The gate and time settings of a stage. */
+typedef struct fd_stage_cfg {
+    char status[16];
+    int allow_shared;         /* one person may sign for several teams of this stage */
+    int64_t expected_minutes; /* -1: not set (the stage takes the sum of its steps) */
+    int64_t started_at;       /* -1: not started */
+    int64_t overdue_at;       /* -1: stage.overdue has not fired */
+} fd_stage_cfg;
+
+fd_err store_stage_cfg(fd_store *st, const char *mid, const char *stage, fd_stage_cfg *out);
+/* expected_minutes -1 clears it. */
+fd_err store_stage_set_cfg(fd_store *st, const char *mid, const char *stage, int allow_shared,
+                           int64_t expected_minutes);
+/* The sign-off requirements of a stage in order: a new array of {team, count}. */
+fd_err store_stage_reqs(fd_store *st, const char *mid, const char *stage, json_t **out);
+/* Replace them with `reqs` (validated [{team, count}], count defaulted). */
+fd_err store_stage_set_reqs(fd_store *st, const char *mid, const char *stage, const json_t *reqs);
+
+typedef struct fd_signoff_in {
+    const char *mid, *stage, *team, *sub, *name;
+    const char *decision;        /* "go" | "no_go" */
+    const char *comment;         /* NULL: none */
+    const char *override_reason; /* NULL: none */
+    const char *stage_hash;      /* 64 hex */
+    int64_t at;
+} fd_signoff_in;
+
+fd_err store_signoff_insert(fd_store *st, const fd_signoff_in *in, int64_t *id);
+/* Every sign-off of a stage in the order given: a new array of {id, stage, team,
+ * by: {sub, name}, decision, comment, override_reason, at, stage_hash}. */
+fd_err store_signoffs(fd_store *st, const char *mid, const char *stage, json_t **out);
+
+/* Insert a briefing and its teams (array of slugs); *bid gets its id. */
+fd_err store_briefing_insert(fd_store *st, const char *mid, const char *title, int64_t at,
+                             const char *notes, const char *by_sub, const char *by_name,
+                             int64_t now, const json_t *teams, int64_t *bid);
+/* {id, migration, title, at, notes, teams, by, created_at, version,
+ *  acks: [{id, team, by, comment, plan_rev, at}], feedback: [Feedback]}, or FD_E_NOT_FOUND. */
+fd_err store_briefing_doc(fd_store *st, const char *mid, int64_t bid, json_t **out);
+/* Every briefing of a migration (documents as above), oldest first. */
+fd_err store_briefing_list(fd_store *st, const char *mid, json_t **out);
+fd_err store_briefing_bump(fd_store *st, int64_t bid);
+/* How many briefings the migration has held. */
+fd_err store_briefing_count(fd_store *st, const char *mid, int64_t *count);
+/* FD_E_EXISTS when (briefing, team, sub, plan_rev) is already acknowledged. */
+fd_err store_ack_insert(fd_store *st, const char *mid, int64_t bid, const char *team,
+                        const char *sub, const char *name, const char *comment, int64_t plan_rev,
+                        int64_t at);
+/* Per affected team of the migration, in order: {team, acks: n, latest_rev: n|null}. */
+fd_err store_ack_status(fd_store *st, const char *mid, json_t **out);
+
+fd_err store_feedback_insert(fd_store *st, const char *mid, int64_t bid, const char *text,
+                             const char *sub, const char *name, int64_t at, int64_t *fid);
+/* {id, briefing, text, by, at, resolved, resolution, resolved_by, resolved_at, step_id, version}
+ * or FD_E_NOT_FOUND when fid is not feedback of briefing bid of mid. */
+fd_err store_feedback_doc(fd_store *st, const char *mid, int64_t bid, int64_t fid, json_t **out);
+fd_err store_feedback_list(fd_store *st, const char *mid, int64_t bid, json_t **out);
+/* step_id < 0: none. Bumps the item's version. */
+fd_err store_feedback_resolve(fd_store *st, int64_t fid, const char *resolution, const char *sub,
+                              const char *name, int64_t at, int64_t step_id);
+/* The unresolved feedback of a migration, oldest first: [{id, text}]. */
+fd_err store_feedback_open(fd_store *st, const char *mid, json_t **out);
+
+/* Record a gate override; `missing` is the JSON text of what was missing. */
+fd_err store_override_insert(fd_store *st, const char *mid, const char *kind, const char *stage,
+                             const char *reason, const char *missing, const char *sub,
+                             const char *name, int64_t at);
+/* [{kind, stage, reason, missing, by, at}] oldest first. */
+fd_err store_overrides(fd_store *st, const char *mid, json_t **out);
+
+/* The steps of a stage for timing, by position: [{id, title, status, expected_minutes|null,
+ * overdue: bool}]. */
+fd_err store_timing_steps(fd_store *st, const char *mid, const char *stage, json_t **out);
+/* The migrations in flight (in_flight or landed) with their active stage: [{id, stage}]. */
+fd_err store_active_flights(fd_store *st, json_t **out);
+fd_err store_step_mark_overdue(fd_store *st, int64_t sid, int64_t at);
+fd_err store_stage_mark_overdue(fd_store *st, const char *mid, const char *stage, int64_t at);
+
 /* ---- the audit log (store_audit.c) ---- */
 
 /* The hash of the last event of `migration`'s chain (NULL: the global chain), or 64 zeros. */

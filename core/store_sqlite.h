@@ -57,6 +57,39 @@ enum store_stmt_id {
     S_STEP_SHIFT_DOWN,
     S_STEP_SET_POS,
     S_STEP_DELETE,
+    S_STAGE_STEPS,
+    S_STEP_CONFIRM,
+    /* store_gates.c */
+    S_MIG_PLAN_REV,
+    S_MIG_BUMP_PLAN_REV,
+    S_STAGE_CFG,
+    S_STAGE_SET_CFG,
+    S_REQS_GET,
+    S_REQS_DEL,
+    S_REQS_ADD,
+    S_SIGNOFF_INSERT,
+    S_SIGNOFF_LIST,
+    S_BRIEFING_INSERT,
+    S_BRIEFING_TEAM_ADD,
+    S_BRIEFING_ROW,
+    S_BRIEFING_TEAMS,
+    S_BRIEFING_ACKS,
+    S_BRIEFING_IDS,
+    S_BRIEFING_BUMP,
+    S_BRIEFING_COUNT,
+    S_ACK_INSERT,
+    S_ACK_STATUS,
+    S_FEEDBACK_INSERT,
+    S_FEEDBACK_GET,
+    S_FEEDBACK_LIST,
+    S_FEEDBACK_RESOLVE,
+    S_FEEDBACK_OPEN,
+    S_OVERRIDE_INSERT,
+    S_OVERRIDE_LIST,
+    S_TIMING_STEPS,
+    S_ACTIVE_FLIGHTS,
+    S_STEP_OVERDUE,
+    S_STAGE_OVERDUE,
     /* store_audit.c */
     S_AUDIT_PREV,
     S_AUDIT_NEXT,
@@ -65,6 +98,36 @@ enum store_stmt_id {
     S_AUDIT_PAGE_ALL,
     S_AUDIT_PAGE_MIG,
     S_AUDIT_PAGE_GLOBAL,
+    /* store_webhook.c (chat identities, go-around codes, webhooks, deliveries) */
+    S_CHAT_USER_GET,
+    S_CHAT_USER_PUT,
+    S_CHAT_USER_DEL,
+    S_CHAT_CODE_PUT,
+    S_CHAT_CODE_GET,
+    S_CHAT_CODE_DEL,
+    S_HOOK_INSERT,
+    S_HOOK_GET,
+    S_HOOK_LIST,
+    S_HOOK_DEL,
+    S_HOOK_ALL,
+    S_DELIV_INSERT,
+    S_DELIV_DUE,
+    S_DELIV_STATE,
+    S_DELIV_UPDATE,
+    S_DELIV_NEXT,
+    S_DELIV_LIST,
+    S_ATTEMPT_INSERT,
+    S_ATTEMPT_LIST,
+    /* store_rollback.c (rollback PRs and go-arounds) */
+    S_RB_GET,
+    S_RB_PUT,
+    S_RB_CHECK,
+    S_RB_USED,
+    S_RB_DUE,
+    S_GA_INSERT,
+    S_GA_UPDATE,
+    S_GA_GET,
+    S_GA_LATEST,
     S__COUNT
 };
 
@@ -86,6 +149,9 @@ struct fd_store {
     store_event *queue;
     size_t nqueue, capqueue;
     char last_error[256];
+    fd_store_stats stats; /* commits since open (store_stats) */
+    int reader;           /* opened by store_open_reader: a guest beside the server, which
+                             never checkpoints (that would stall the server's writes) */
 };
 
 /* The cached statement for `id`, prepared from `sql` on first use, reset and unbound.

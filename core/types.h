@@ -76,9 +76,12 @@ typedef struct fd_event_sink {
     void *arg;
 } fd_event_sink;
 
+struct fd_github; /* core/github.h */
+
 typedef struct fd_ports {
     fd_clock clock;      /* NULL now_ms means the system clock */
     fd_event_sink events; /* NULL emit means nobody listens */
+    const struct fd_github *github; /* NULL: no GitHub; rollback checks and go-arounds refuse */
 } fd_ports;
 
 #endif

@@ -39,6 +39,12 @@ void config_defaults(fd_config *c)
     c->listen_port = 8080;
     snprintf(c->db_path, sizeof c->db_path, "./flightdeck.db");
     snprintf(c->web_dir, sizeof c->web_dir, "./web");
+    c->request_timeout_ms = 10000;
+    c->rate_limit = 200;
+    c->rate_burst = 400;
+    snprintf(c->github_api, sizeof c->github_api, "https://api.github.com");
+    c->github_timeout_s = 10;
+    c->rollback_check_s = 60;
 }
 
 void config_free(fd_config *c)
@@ -48,6 +54,12 @@ void config_free(fd_config *c)
         free(c->jwt_secret);
     }
     free(c->jwt_public_pem);
+    OPENSSL_cleanse(c->metrics_token, sizeof c->metrics_token);
+    if (c->github_token != NULL) {
+        OPENSSL_cleanse(c->github_token, strlen(c->github_token));
+        free(c->github_token);
+        c->github_token = NULL;
+    }
     c->jwt_secret = NULL;
     c->jwt_secret_len = 0;
     c->jwt_public_pem = NULL;
@@ -196,6 +208,123 @@ static int set_listen(fd_config *c, const char *val, const char *origin, char *e
     return 0;
 }
 
+/* A whole number from the environment variable `name` in [min, max]; absent or empty keeps *out.
+ * Returns 0, or -1 with `err`. */
+static int env_number(const char *name, long long min, long long max, long long *out, char *err,
+                      size_t errlen)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+
+    if (v == NULL || *v == '\0')
+        return 0;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
+        set_err(err, errlen, "%s must be a whole number from %lld to %lld", name, min, max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* The limits of a server facing hostile clients: timeouts, rate limit, the metrics token. */
+static int parse_limits(fd_config *c, char *err, size_t errlen)
+{
+    long long timeout = c->request_timeout_ms, rate = (long long)c->rate_limit, burst = -1;
+    const char *token = getenv("FLIGHTDECK_METRICS_TOKEN");
+
+    if (env_number("FLIGHTDECK_REQUEST_TIMEOUT_MS", 100, 3600000, &timeout, err, errlen) != 0 ||
+        env_number("FLIGHTDECK_RATE_LIMIT", 0, 1000000, &rate, err, errlen) != 0 ||
+        env_number("FLIGHTDECK_RATE_BURST", 1, 10000000, &burst, err, errlen) != 0)
+        return -1;
+    c->request_timeout_ms = (int)timeout;
+    c->rate_limit = (double)rate;
+    c->rate_burst = burst > 0 ? (double)burst : 2.0 * (double)rate;
+    if (token != NULL && *token != '\0' &&
+        set_field(c->metrics_token, sizeof c->metrics_token, token, "FLIGHTDECK_METRICS_TOKEN", err,
+                  errlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* GitHub: where its API is, the token (from the environment or a file, trailing newline
+ * ignored), and the timing of calls and re-checks. */
+static int parse_github(fd_config *c, char *err, size_t errlen)
+{
+    const char *api = getenv("FLIGHTDECK_GITHUB_API");
+    const char *token = getenv("FLIGHTDECK_GITHUB_TOKEN");
+    const char *file = getenv("FLIGHTDECK_GITHUB_TOKEN_FILE");
+    long long timeout = c->github_timeout_s, every = c->rollback_check_s;
+
+    if (env_number("FLIGHTDECK_GITHUB_TIMEOUT_SECONDS", 1, 300, &timeout, err, errlen) != 0 ||
+        env_number("FLIGHTDECK_ROLLBACK_CHECK_SECONDS", 1, 86400, &every, err, errlen) != 0)
+        return -1;
+    c->github_timeout_s = (int)timeout;
+    c->rollback_check_s = (int)every;
+    if (api != NULL && *api != '\0') {
+        if ((strncmp(api, "https://", 8) != 0 && strncmp(api, "http://", 7) != 0) ||
+            strpbrk(api, " \t\r\n?#") != NULL ||
+            set_field(c->github_api, sizeof c->github_api, api, "FLIGHTDECK_GITHUB_API", err,
+                      errlen) != 0) {
+            set_err(err, errlen, "FLIGHTDECK_GITHUB_API must be an http(s) URL such as "
+                                 "https://api.github.com or https://HOST/api/v3");
+            return -1;
+        }
+        size_t n = strlen(c->github_api);
+        while (n > 0 && c->github_api[n - 1] == '/')
+            c->github_api[--n] = '\0';
+    }
+    if (token != NULL && *token == '\0')
+        token = NULL;
+    if (file != NULL && *file == '\0')
+        file = NULL;
+    if (token != NULL && file != NULL) {
+        set_err(err, errlen,
+                "set FLIGHTDECK_GITHUB_TOKEN or FLIGHTDECK_GITHUB_TOKEN_FILE, not both");
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    if (token != NULL) {
+        buf = strdup(token);
+        len = buf != NULL ? strlen(buf) : 0;
+    } else if (file != NULL && config_read_file(file, SECRET_FILE_MAX, &buf, &len) != 0) {
+        set_err(err, errlen,
+                "cannot read FLIGHTDECK_GITHUB_TOKEN_FILE %s (missing, unreadable or larger "
+                "than 4 KiB)",
+                file);
+        return -1;
+    }
+    if (buf == NULL && token == NULL)
+        return 0; /* no token: GitHub is read anonymously and merges are refused */
+    if (buf == NULL) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+        buf[--len] = '\0';
+    /* it goes into an HTTP header: printable ASCII only */
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)buf[i] <= 0x20 || (unsigned char)buf[i] >= 0x7f) {
+            OPENSSL_cleanse(buf, len);
+            free(buf);
+            set_err(err, errlen, "the GitHub token must be printable ASCII without spaces");
+            return -1;
+        }
+    }
+    if (len == 0) {
+        free(buf);
+        return 0;
+    }
+    if (c->github_token != NULL) {
+        OPENSSL_cleanse(c->github_token, strlen(c->github_token));
+        free(c->github_token);
+    }
+    c->github_token = buf;
+    return 0;
+}
+
 int config_parse_serve(fd_config *c, int argc, char **argv, char *err, size_t errlen)
 {
     const char *env;
@@ -277,7 +406,9 @@ int config_parse_serve(fd_config *c, int argc, char **argv, char *err, size_t er
         return -1;
     if (!c->cookie_secure && (env = getenv("FLIGHTDECK_COOKIE_SECURE")) != NULL)
         c->cookie_secure = strcmp(env, "1") == 0 || strcmp(env, "true") == 0;
-    return 0;
+    if (parse_limits(c, err, errlen) != 0)
+        return -1;
+    return parse_github(c, err, errlen);
 }
 
 /* Take ownership of a secret buffer after checking its length; trims trailing whitespace. */

@@ -14,6 +14,19 @@
  *   -                 FLIGHTDECK_JWT_PUBLIC_KEY      PEM public key file (RS256/ES256)
  *   -                 FLIGHTDECK_JWT_ISSUER          required iss, when set
  *   -                 FLIGHTDECK_JWT_AUDIENCE        required aud, when set
+ *   -                 FLIGHTDECK_REQUEST_TIMEOUT_MS  10000: a request's head and body must
+ *                                                    arrive within this (slow clients are cut)
+ *   -                 FLIGHTDECK_RATE_LIMIT          200 requests/s per user (per address when
+ *                                                    unauthenticated); 0 disables
+ *   -                 FLIGHTDECK_RATE_BURST          2 x the rate: requests allowed at once
+ *   -                 FLIGHTDECK_METRICS_TOKEN       (none) GET /metrics is public; when set,
+ *                                                    it wants "Authorization: Bearer <this>"
+ *   -                 FLIGHTDECK_GITHUB_TOKEN        (none) token that reads and merges rollback
+ *                                                    PRs; or FLIGHTDECK_GITHUB_TOKEN_FILE
+ *   -                 FLIGHTDECK_GITHUB_API          https://api.github.com (Enterprise:
+ *                                                    https://HOST/api/v3)
+ *   -                 FLIGHTDECK_GITHUB_TIMEOUT_SECONDS  10: the longest one GitHub call may take
+ *   -                 FLIGHTDECK_ROLLBACK_CHECK_SECONDS  60: re-check of armed rollback PRs
  *
  * Secrets are held only here (wiped by config_free) and never printed.
  */
@@ -42,6 +55,16 @@ typedef struct fd_config {
     char jwt_issuer[256];   /* "" = not checked */
     char jwt_audience[256]; /* "" = not checked */
     int dev_secret_created; /* out of config_dev_secret: 1 when a new secret was written */
+
+    int request_timeout_ms;  /* 100 .. 3600000 */
+    double rate_limit;       /* requests/s per caller, 0 = off */
+    double rate_burst;       /* bucket size */
+    char metrics_token[256]; /* "" = /metrics is public */
+
+    char *github_token;      /* owned, wiped by config_free; NULL = none (merges are refused) */
+    char github_api[512];    /* GitHub's REST base URL, no trailing '/' */
+    int github_timeout_s;    /* each GitHub call, 1..300 */
+    int rollback_check_s;    /* how often armed rollbacks are re-checked, 1..86400 */
 } fd_config;
 
 /* Fill the defaults (no keys). */

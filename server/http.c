@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -29,13 +30,22 @@
 #include <unistd.h>
 
 #include "api/reply.h"
+#include "core/flight.h"
+#include "server/github.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/outbound.h"
+#include "server/ratelimit.h"
 #include "server/router.h"
 
 #define ENV_RID "fd.rid"
 #define ENV_ROUTE "fd.route"
 #define ENV_SUB "fd.sub"
+
+#define HTTP_HEADERS_MAX (64 * 1024) /* request line and headers; h2o alone allows ~408 KiB */
+#define ACCEPT_PAUSE_MS 100          /* out of descriptors: wait this long before accepting again */
+#define OVERDUE_CHECK_MS 10000       /* the flight clock; FLIGHTDECK_OVERDUE_CHECK_MS overrides */
 
 static struct {
     h2o_globalconf_t conf;
@@ -50,6 +60,12 @@ static struct {
     uint64_t deadline; /* loop time (ms) by which shutdown ends */
     h2o_multithread_receiver_t wake;
     atomic_int signal_seen;
+    h2o_timeout_t accept_pause; /* ACCEPT_PAUSE_MS; holds accept_resume while accepts pause */
+    h2o_timeout_entry_t accept_resume;
+    h2o_timeout_t overdue_timeout; /* the flight clock's period; holds overdue_entry */
+    h2o_timeout_entry_t overdue_entry;
+    uint64_t accept_errors; /* accepts that failed for lack of descriptors or memory */
+    int accept_logged;      /* the current run of such failures has been logged */
 } S;
 
 const http_settings *http_current(void)
@@ -146,6 +162,38 @@ static void send_method_not_allowed(h2o_req_t *req, const char *allow)
     req->res.content_length = body.len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
                    pool_strndup(req, allow, strlen(allow)), strlen(allow));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/problem+json"));
+    h2o_start_response(req, &generator);
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    else
+        h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+}
+
+/* The request line and headers, in bytes as they came (near enough: ": " and CRLF counted). */
+static size_t request_head_size(h2o_req_t *req)
+{
+    size_t n = req->input.method.len + req->input.path.len + 12;
+    for (size_t i = 0; i < req->headers.size; i++)
+        n += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    return n;
+}
+
+/* 431: h2o buffers heads up to ~408 KiB; nothing we serve needs more than a few KiB. */
+static void send_headers_too_large(h2o_req_t *req)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    char detail[128];
+    snprintf(detail, sizeof detail, "The request line and headers are over the limit of %d KiB.",
+             HTTP_HEADERS_MAX / 1024);
+    h2o_iovec_t body =
+        problem_text(req, 431, "headers-too-large", "Request header fields too large", detail);
+
+    req->res.status = 431;
+    req->res.reason = "Request Header Fields Too Large";
+    req->res.content_length = body.len;
+    req->http1_is_persistent = 0; /* whoever sends this much is not worth keeping */
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    H2O_STRLIT("application/problem+json"));
     h2o_start_response(req, &generator);
@@ -379,6 +427,11 @@ int http_handle(h2o_req_t *req)
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 
     add_response_headers(req, rid);
+    if (request_head_size(req) > HTTP_HEADERS_MAX) {
+        env_set(req, ENV_ROUTE, "(none)");
+        send_headers_too_large(req);
+        return 0;
+    }
     router_status rs =
         router_match_request(req->method.base, req->method.len, req->path.base, plen, &m);
     if (rs == ROUTER_NOT_FOUND && !is_api_path(req->path.base, plen)) {
@@ -415,12 +468,16 @@ int http_handle(h2o_req_t *req)
         int via_cookie = 0;
         char why[200];
         if (http_authenticate(req, actor, &exp, &via_cookie, why, sizeof why) != 0) {
+            if (ratelimit_request(req, NULL) != 0) /* guessing tokens is limited per address */
+                return 0;
             if (via_cookie)
                 clear_session_cookie(req); /* an expired session should not linger */
             api_reply_problem(req, FD_E_UNAUTHENTICATED, why, NULL);
             return 0;
         }
         env_set(req, ENV_SUB, actor->sub);
+        if (ratelimit_request(req, actor->sub) != 0)
+            return 0;
         if (via_cookie && !is_safe_method(req) && !http_has_csrf_header(req)) {
             api_reply_problem(req, FD_E_FORBIDDEN,
                               "A request signed in by session cookie that changes something must "
@@ -430,6 +487,8 @@ int http_handle(h2o_req_t *req)
             return 0;
         }
         c->actor = actor;
+    } else if (ratelimit_request(req, NULL) != 0) {
+        return 0;
     }
     fd_ctx_init(&c->ctx, c->actor, rid);
     if (prepare_preconditions(c) != 0)
@@ -502,6 +561,8 @@ static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
                 (double)(now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000.0;
     log_access(req->input.method.base, req->input.method.len, env_get(req, ENV_ROUTE),
                req->res.status, ms, env_get(req, ENV_RID), env_get(req, ENV_SUB));
+    metrics_observe_request(req->input.method.base, req->input.method.len, env_get(req, ENV_ROUTE),
+                            req->res.status, ms / 1000.0);
 }
 
 /* ---- connections ------------------------------------------------------------------------- */
@@ -512,14 +573,48 @@ static void on_conn_close(void *data)
     S.open_conns--;
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_accept_resume(h2o_timeout_entry_t *entry)
+{
+    (void)entry;
+    if (S.listener != NULL && !S.stopping)
+        h2o_socket_read_start(S.listener, on_accept);
+}
+
+/*
+ * accept() failed for lack of descriptors (or memory). The connection stays in the backlog and
+ * the listener stays readable, so trying again at once would spin the loop at full CPU while
+ * nothing can change. Stop watching the listener for ACCEPT_PAUSE_MS instead (requests on open
+ * connections go on), and log once per run of failures.
+ */
+static void accept_pause(int err)
+{
+    S.accept_errors++;
+    if (!S.accept_logged) {
+        S.accept_logged = 1;
+        fprintf(stderr,
+                "flightdeck: cannot accept connections: %s (%zu open); retrying every %d ms until "
+                "descriptors are free (raise the file descriptor limit: ulimit -n)\n",
+                strerror(err), S.open_conns, ACCEPT_PAUSE_MS);
+    }
+    h2o_socket_read_stop(S.listener);
+    if (!h2o_timeout_is_linked(&S.accept_resume))
+        h2o_timeout_link(S.ctx.loop, &S.accept_pause, &S.accept_resume);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err != NULL)
         return;
     for (int i = 0; i < 32; i++) { /* drain the backlog a little per wake-up */
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
+        if (sock == NULL) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_pause(errno);
             return;
+        }
+        S.accept_logged = 0;
         S.open_conns++;
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = NULL;
@@ -582,6 +677,39 @@ static int open_listener(const fd_config *cfg, char *url, size_t urllen)
     return 0;
 }
 
+/* ---- the flight clock -------------------------------------------------------------------- */
+
+/* Every period, core appends step.overdue / stage.overdue (once each) for what ran past its
+ * expected time, so the crew is prompted to decide. On the loop thread: it owns the database. */
+static void on_overdue_timer(h2o_timeout_entry_t *entry)
+{
+    fd_err e = flight_check_overdue(S.st, store_now_ms(S.st));
+    if (e != FD_OK)
+        fprintf(stderr, "flightdeck: overdue check failed: %s\n", fd_err_name(e));
+    if (!S.stopping)
+        h2o_timeout_link(S.ctx.loop, &S.overdue_timeout, entry);
+}
+
+/* The clock's period in ms: OVERDUE_CHECK_MS, or FLIGHTDECK_OVERDUE_CHECK_MS (50..3600000; tests
+ * use a short one). Returns 0, or -1 after saying what is wrong. */
+static int overdue_period(uint64_t *ms)
+{
+    const char *v = getenv("FLIGHTDECK_OVERDUE_CHECK_MS");
+    char *end = NULL;
+    *ms = OVERDUE_CHECK_MS;
+    if (v == NULL || *v == '\0')
+        return 0;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < 50 || n > 3600000) {
+        fprintf(stderr, "flightdeck: FLIGHTDECK_OVERDUE_CHECK_MS must be a whole number from 50 "
+                        "to 3600000\n");
+        return -1;
+    }
+    *ms = (uint64_t)n;
+    return 0;
+}
+
 /* ---- signals and shutdown ---------------------------------------------------------------- */
 
 static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -605,6 +733,8 @@ static void begin_shutdown(void)
 {
     S.stopping = 1;
     S.deadline = h2o_now(S.ctx.loop) + HTTP_SHUTDOWN_MS;
+    if (h2o_timeout_is_linked(&S.accept_resume))
+        h2o_timeout_unlink(&S.accept_resume);
     if (S.listener != NULL) { /* stop accepting */
         h2o_socket_read_stop(S.listener);
         h2o_socket_close(S.listener);
@@ -621,6 +751,35 @@ static void begin_shutdown(void)
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
+/* Every connection is a descriptor: take the hard limit, not the usual soft 1024. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        fprintf(stderr, "flightdeck: warning: cannot raise the file descriptor limit: %s\n",
+                strerror(errno));
+}
+
+static double metric_connections(void *arg)
+{
+    (void)arg;
+    return (double)S.open_conns;
+}
+
+static double metric_accept_errors(void *arg)
+{
+    (void)arg;
+    return (double)S.accept_errors;
+}
+
+static size_t metric_subscribers(void *hub)
+{
+    return hub_subscribers(hub);
+}
+
 static int configure(const fd_config *cfg)
 {
     static const char *index_files[] = {"index.html", NULL};
@@ -630,6 +789,10 @@ static int configure(const fd_config *cfg)
 
     h2o_config_init(&S.conf);
     S.conf.max_request_entity_size = API_BODY_MAX;
+    /* h2o arms this once when it starts reading a request (head and body) and does not re-arm
+     * it per read, so a client trickling a byte a second is cut off; also the keep-alive idle
+     * time. */
+    S.conf.http1.req_timeout = (uint64_t)cfg->request_timeout_ms;
     S.conf.http1.upgrade_to_http2 = 0; /* no TLS, so browsers never speak HTTP/2 here anyway */
     S.conf.server_name = h2o_iovec_init(H2O_STRLIT("flightdeck"));
     host = h2o_config_register_host(&S.conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
@@ -652,6 +815,15 @@ static int configure(const fd_config *cfg)
     return 0;
 }
 
+/* The store's event sink: every committed event goes to the live streams and to the webhook
+ * delivery queue (server/outbound.c), in commit order. */
+static void events_fanout(void *hub, int64_t seq, const char *migration, const char *action,
+                          const char *json, size_t len)
+{
+    hub_emit(hub, seq, migration, action, json, len);
+    outbound_event(NULL, seq, migration, action, json, len);
+}
+
 int http_serve(const fd_config *cfg, fd_store *st, const auth_keys *keys, http_ready_fn ready,
                void *arg)
 {
@@ -668,9 +840,16 @@ int http_serve(const fd_config *cfg, fd_store *st, const auth_keys *keys, http_r
     signal(SIGPIPE, SIG_IGN);
 
     memset(&S, 0, sizeof S);
+    raise_fd_limit();
     http_set_context(st, keys, cfg->cookie_secure, cfg->dev);
     configure(cfg);
     h2o_context_init(&S.ctx, h2o_evloop_create(), &S.conf);
+    h2o_timeout_init(S.ctx.loop, &S.accept_pause, ACCEPT_PAUSE_MS);
+    uint64_t overdue_ms;
+    int overdue_bad = overdue_period(&overdue_ms) != 0; /* refused below, once cleanup is safe */
+    h2o_timeout_init(S.ctx.loop, &S.overdue_timeout, overdue_ms);
+    S.overdue_entry.cb = on_overdue_timer;
+    S.accept_resume.cb = on_accept_resume;
     S.accept_ctx.ctx = &S.ctx;
     S.accept_ctx.hosts = S.conf.hosts;
     h2o_multithread_register_receiver(S.ctx.queue, &S.wake, on_wake);
@@ -681,8 +860,33 @@ int http_serve(const fd_config *cfg, fd_store *st, const auth_keys *keys, http_r
         goto done;
     }
     hub_set_current(S.hub);
-    fd_ports ports = {.events = {.emit = hub_emit, .arg = S.hub}};
+    webhook_policy policy;
+    char perr[160];
+    if (outbound_policy_from_env(&policy, perr, sizeof perr) != 0) {
+        fprintf(stderr, "flightdeck: %s\n", perr);
+        goto done;
+    }
+    fd_ports ports = {.events = {.emit = events_fanout, .arg = S.hub}};
+    ports.github = github_start(&S.ctx, st, cfg);
+    if (ports.github == NULL)
+        goto done;
     store_set_ports(st, &ports);
+    if (overdue_bad)
+        goto done;
+    h2o_timeout_link(S.ctx.loop, &S.overdue_timeout, &S.overdue_entry);
+    if (outbound_start(&S.ctx, st, &policy) != 0)
+        goto done;
+    if (ratelimit_configure(cfg->rate_limit, cfg->rate_burst) != 0) {
+        fprintf(stderr, "flightdeck: cannot create the rate limiter\n");
+        goto done;
+    }
+    metrics_set_sources(st, metric_subscribers, S.hub);
+    metrics_set_token(cfg->metrics_token);
+    metrics_gauge_fn("flightdeck_http_connections", "Open client connections.", metric_connections,
+                     NULL);
+    metrics_counter_fn("flightdeck_accept_errors_total",
+                       "Connections not accepted for lack of file descriptors or memory.",
+                       metric_accept_errors, NULL);
 
     if (open_listener(cfg, url, sizeof url) != 0)
         goto done;
@@ -708,12 +912,16 @@ done:
             pthread_kill(sig_thread, SIGTERM); /* unblock sigwait on an error path */
         pthread_join(sig_thread, NULL);
     }
+    github_stop();   /* hands the answers that came back to core; merges stay on record */
+    outbound_stop(); /* records the attempts that came back; the rest stay pending */
     {
         fd_ports none = {0};
         store_set_ports(st, &none);
     }
     hub_free(S.hub);
     S.hub = NULL;
+    metrics_set_sources(NULL, NULL, NULL);
+    ratelimit_shutdown();
     if (S.listener != NULL) {
         h2o_socket_close(S.listener);
         S.listener = NULL;
@@ -729,6 +937,12 @@ done:
     if (h2o_timeout_is_linked(&S.ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&S.ctx.http2._graceful_shutdown_timeout);
     h2o_multithread_unregister_receiver(S.ctx.queue, &S.wake);
+    if (h2o_timeout_is_linked(&S.accept_resume))
+        h2o_timeout_unlink(&S.accept_resume);
+    h2o_timeout_dispose(S.ctx.loop, &S.accept_pause);
+    if (h2o_timeout_is_linked(&S.overdue_entry))
+        h2o_timeout_unlink(&S.overdue_entry);
+    h2o_timeout_dispose(S.ctx.loop, &S.overdue_timeout);
     h2o_loop_t *loop = S.ctx.loop;
     h2o_context_dispose(&S.ctx);
     h2o_evloop_destroy(loop);

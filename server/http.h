@@ -25,7 +25,8 @@ typedef void (*http_ready_fn)(void *arg, const char *base_url);
 
 /*
  * Serve until SIGTERM or SIGINT. Blocks those signals first (call before starting any thread),
- * ignores SIGPIPE, installs the event hub as the store's event sink. `keys` and `st` are
+ * ignores SIGPIPE, installs the event hub and the webhook queue (server/outbound.h) as the
+ * store's event sink. `keys` and `st` are
  * borrowed and must outlive the call. Returns 0 after a clean shutdown, -1 when the listener or
  * the loop could not be set up (a message has been printed to stderr).
  */

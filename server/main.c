@@ -14,8 +14,11 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/demo.h"
+#include "server/export.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/outbound.h"
+#include "server/slack.h"
 
 #ifndef FD_VERSION
 #define FD_VERSION "dev"
@@ -32,6 +35,9 @@ static const char usage_top[] =
     "  serve          run the server (REST API, live events, web UI)\n"
     "  token          mint a JWT with the configured HS256 secret\n"
     "  audit verify   verify a migration's audit chain, offline, from the database\n"
+    "  backup         copy the database while the server runs, and verify the copy\n"
+    "  export         write a migration's record (ndjson, csv, report, archive) from the database\n"
+    "  verify         verify an archive file offline, with no database\n"
     "  version        print the version\n"
     "\n"
     "'flightdeck <command> --help' describes each command.\n";
@@ -56,7 +62,17 @@ static const char usage_serve[] =
     "32 bytes), FLIGHTDECK_JWT_PUBLIC_KEY (PEM file; RSA -> RS256, EC P-256 -> ES256),\n"
     "FLIGHTDECK_JWT_ISSUER, FLIGHTDECK_JWT_AUDIENCE. FLIGHTDECK_ACCESS_LOG=0 silences the\n"
     "access log. When ready, prints one line on stdout: flightdeck: listening on "
-    "http://HOST:PORT\n";
+    "http://HOST:PORT\n"
+    "\n"
+    "chatops and webhooks (environment): FLIGHTDECK_SLACK_SIGNING_SECRET or _FILE (the Slack\n"
+    "app's signing secret; without it POST /api/chatops/slack answers 503), FLIGHTDECK_PUBLIC_URL\n"
+    "(the address in chat hints), FLIGHTDECK_WEBHOOK_BACKOFF_MS (first retry, default 1000),\n"
+    "FLIGHTDECK_WEBHOOK_MAX_ATTEMPTS (default 12).\n"
+    "\n"
+    "go-around (environment): FLIGHTDECK_GITHUB_TOKEN or _FILE (reads and merges rollback PRs;\n"
+    "never logged), FLIGHTDECK_GITHUB_API (default https://api.github.com; GitHub Enterprise:\n"
+    "https://HOST/api/v3), FLIGHTDECK_GITHUB_TIMEOUT_SECONDS (each call, default 10),\n"
+    "FLIGHTDECK_ROLLBACK_CHECK_SECONDS (re-check of armed rollbacks, default 60).\n";
 
 static const char usage_token[] =
     "usage: flightdeck token --sub SUB --role ROLE [--name NAME] [--teams a,b] [--ttl 8h]\n"
@@ -75,6 +91,16 @@ static const char usage_audit[] =
     "Recomputes the hash chain of one migration's audit log (or of the events outside any\n"
     "migration) from the database and prints the report as JSON.\n"
     "exit status: 0 intact, 1 broken, 2 usage, 3 cannot verify (no database, no such migration)\n";
+
+static const char usage_backup[] =
+    "usage: flightdeck backup <file> [--db PATH]\n"
+    "\n"
+    "Copies the database (--db, FLIGHTDECK_DB, default ./flightdeck.db) into the new file <file>\n"
+    "with SQLite's online backup while the server keeps serving: one consistent snapshot, taken\n"
+    "a few pages at a time. Then opens the copy and verifies every audit chain in it.\n"
+    "<file> must not exist.\n"
+    "exit status: 0 copied and verified, 1 the copy does not verify (it is kept for inspection),\n"
+    "2 usage, 3 cannot copy (no database, <file> exists, I/O error)\n";
 
 /* ---- serve ------------------------------------------------------------------------------- */
 
@@ -139,6 +165,11 @@ static int cmd_serve(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
+    if (slack_config_load(err, sizeof err) != 0) {
+        fprintf(stderr, "flightdeck serve: %s\n", err);
+        rc = EXIT_USAGE;
+        goto done;
+    }
     const char *al = getenv("FLIGHTDECK_ACCESS_LOG");
     log_set_access(al == NULL || strcmp(al, "0") != 0);
 
@@ -158,13 +189,19 @@ static int cmd_serve(int argc, char **argv)
             auth_keys_describe(keys));
 
     serve_ready ready = {&cfg, keys};
+    if (outbound_global_init() != 0) { /* curl, before any thread starts */
+        fprintf(stderr, "flightdeck serve: cannot initialise curl\n");
+        goto done;
+    }
     if (http_serve(&cfg, st, keys, on_ready, &ready) == 0) {
         fprintf(stderr, "flightdeck: stopped\n");
         rc = 0;
     }
+    outbound_global_cleanup();
 done:
     fd_problem_clear(&p);
     store_close(st);
+    slack_shutdown();
     auth_keys_free(keys);
     config_free(&cfg);
     return rc;
@@ -393,6 +430,129 @@ done:
     return rc;
 }
 
+/* ---- backup ------------------------------------------------------------------------------ */
+
+#define BACKUP_PAGES_PER_STEP 256 /* 1 MiB at 4 KiB pages */
+#define BACKUP_PAUSE_MS 2
+
+typedef struct backup_check {
+    fd_store *copy;
+    int chains;
+    int64_t events;
+    int64_t last_seq;
+    int broken;
+} backup_check;
+
+/* Verify one chain of the copy (mid NULL: the global one); print the report when it is broken. */
+static int backup_verify_chain(void *arg, const char *mid)
+{
+    backup_check *bc = arg;
+    json_t *report = NULL;
+    fd_err e = audit_verify(bc->copy, mid, &report);
+    if (e != FD_OK) {
+        fprintf(stderr, "flightdeck backup: cannot verify %s in the copy: %s\n",
+                mid != NULL ? mid : "the global chain", fd_err_name(e));
+        bc->broken++;
+        return 0;
+    }
+    bc->chains++;
+    bc->events += json_integer_value(json_object_get(report, "events"));
+    json_int_t last = json_integer_value(json_object_get(report, "last_seq"));
+    if (last > bc->last_seq)
+        bc->last_seq = last;
+    if (!json_is_true(json_object_get(report, "ok"))) {
+        char *text = json_dumps(report, JSON_COMPACT);
+        fprintf(stderr, "flightdeck backup: the chain of %s is broken in the copy: %s\n",
+                mid != NULL ? mid : "the global events", text != NULL ? text : "?");
+        free(text);
+        bc->broken++;
+    }
+    json_decref(report);
+    return 0;
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+    char db[CONFIG_PATH_MAX] = "./flightdeck.db";
+    const char *file = NULL;
+    fd_store *src = NULL, *copy = NULL;
+    fd_problem p = {0};
+    int64_t pages = 0;
+    int rc = 3;
+    struct stat sb;
+
+    const char *envdb = getenv("FLIGHTDECK_DB");
+    if (envdb != NULL && *envdb != '\0')
+        snprintf(db, sizeof db, "%s", envdb);
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage_backup, stdout);
+            return 0;
+        } else if ((v = flag_value(argc, argv, &i, "--db")) != NULL) {
+            snprintf(db, sizeof db, "%s", v);
+        } else if (argv[i][0] != '-' && file == NULL) {
+            file = argv[i];
+        } else {
+            fputs(usage_backup, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (file == NULL) {
+        fputs(usage_backup, stderr);
+        return EXIT_USAGE;
+    }
+    if (stat(db, &sb) != 0) {
+        fprintf(stderr, "flightdeck backup: no database at %s (use --db or FLIGHTDECK_DB)\n", db);
+        return 3;
+    }
+    double t0 = mono_seconds();
+    if (store_open_reader(db, &src, &p) != FD_OK ||
+        store_backup(src, file, BACKUP_PAGES_PER_STEP, BACKUP_PAUSE_MS, &pages, &p) != FD_OK) {
+        fprintf(stderr, "flightdeck backup: %s\n", p.detail);
+        goto done;
+    }
+    double t1 = mono_seconds();
+    store_close(src);
+    src = NULL;
+    printf("flightdeck backup: copied %s to %s: %lld pages, %lld bytes, %.2f s\n", db, file,
+           (long long)pages, stat(file, &sb) == 0 ? (long long)sb.st_size : -1LL, t1 - t0);
+
+    if (store_open(file, &copy, &p) != FD_OK) {
+        fprintf(stderr, "flightdeck backup: the copy %s does not open: %s\n", file, p.detail);
+        rc = 1;
+        goto done;
+    }
+    backup_check bc = {.copy = copy};
+    backup_verify_chain(&bc, NULL);
+    if (store_audit_chains(copy, backup_verify_chain, &bc) != FD_OK) {
+        fprintf(stderr, "flightdeck backup: cannot list the audit chains of the copy\n");
+        bc.broken++;
+    }
+    if (bc.broken > 0) {
+        fprintf(stderr, "flightdeck backup: %d chain(s) of %s do not verify; the copy is kept\n",
+                bc.broken, file);
+        rc = 1;
+        goto done;
+    }
+    printf("flightdeck backup: verified %d audit chains (%d migrations and the global one), "
+           "%lld events, last seq %lld: intact\n",
+           bc.chains, bc.chains - 1, (long long)bc.events, (long long)bc.last_seq);
+    rc = 0;
+done:
+    fd_problem_clear(&p);
+    store_close(src);
+    store_close(copy);
+    return rc;
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -412,6 +572,12 @@ int main(int argc, char **argv)
         return cmd_token(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(argc - 1, argv + 1);
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return export_cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return export_cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             fputs("usage: flightdeck version\n\nPrints the version of this binary.\n", stdout);

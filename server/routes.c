@@ -8,6 +8,8 @@
  *   GET    /api/migrations/{mid}/events     one migration's events
  *   GET    /api/migrations/{mid}/presence   who has the migration open
  *   GET    /api/dev/users          demo users with ready tokens; --dev only     (public)
+ *   GET    /metrics                Prometheus text (server/metrics.c)   (public, or its token)
+ *   POST   /api/chatops/slack      Slack slash commands (server/slack.c; public, signed)
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -19,7 +21,9 @@
 #include "server/demo.h"
 #include "server/http.h"
 #include "server/hub.h"
+#include "server/metrics.h"
 #include "server/router.h"
+#include "server/slack.h"
 
 static void session_create(api_call *c);
 static void session_delete(api_call *c);
@@ -32,6 +36,8 @@ const api_route server_routes[] = {
     {"GET", "/api/migrations/{mid}/events", hub_handle_events, API_STREAM},
     {"GET", "/api/migrations/{mid}/presence", hub_handle_presence, 0},
     {"GET", "/api/dev/users", dev_users, API_PUBLIC},
+    {"GET", "/metrics", metrics_handle, API_PUBLIC},
+    {"POST", "/api/chatops/slack", slack_handle, API_PUBLIC},
     {NULL, NULL, NULL, 0},
 };
 

@@ -277,6 +277,53 @@ static void dev_secret_is_created_once_and_kept(void **state)
     rmdir(dir);
 }
 
+/* The limits for hostile clients: defaults, environment, and values out of range refused. */
+static void limits_from_environment(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"FLIGHTDECK_REQUEST_TIMEOUT_MS", "FLIGHTDECK_RATE_LIMIT",
+                                        "FLIGHTDECK_RATE_BURST", "FLIGHTDECK_METRICS_TOKEN", NULL};
+    fd_config c;
+    char err[256];
+    for (int i = 0; names[i] != NULL; i++)
+        unsetenv(names[i]);
+    assert_int_equal(parse(&c, err, sizeof err, NULL), 0);
+    assert_int_equal(c.request_timeout_ms, 10000);
+    assert_true(c.rate_limit == 200 && c.rate_burst == 400);
+    assert_string_equal(c.metrics_token, "");
+
+    setenv("FLIGHTDECK_REQUEST_TIMEOUT_MS", "1500", 1);
+    setenv("FLIGHTDECK_RATE_LIMIT", "50", 1);
+    setenv("FLIGHTDECK_METRICS_TOKEN", "scrape-me", 1);
+    assert_int_equal(parse(&c, err, sizeof err, NULL), 0);
+    assert_int_equal(c.request_timeout_ms, 1500);
+    assert_true(c.rate_limit == 50 && c.rate_burst == 100); /* burst defaults to twice the rate */
+    assert_string_equal(c.metrics_token, "scrape-me");
+    setenv("FLIGHTDECK_RATE_BURST", "7", 1);
+    assert_int_equal(parse(&c, err, sizeof err, NULL), 0);
+    assert_true(c.rate_burst == 7);
+    setenv("FLIGHTDECK_RATE_LIMIT", "0", 1); /* off */
+    assert_int_equal(parse(&c, err, sizeof err, NULL), 0);
+    assert_true(c.rate_limit == 0);
+    config_free(&c);
+
+    static const char *const bad[][2] = {
+        {"FLIGHTDECK_REQUEST_TIMEOUT_MS", "50"}, {"FLIGHTDECK_REQUEST_TIMEOUT_MS", "10s"},
+        {"FLIGHTDECK_RATE_LIMIT", "-1"},         {"FLIGHTDECK_RATE_LIMIT", "lots"},
+        {"FLIGHTDECK_RATE_BURST", "0"},          {"FLIGHTDECK_RATE_LIMIT", "99999999999999999999"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (int k = 0; names[k] != NULL; k++)
+            unsetenv(names[k]);
+        setenv(bad[i][0], bad[i][1], 1);
+        if (parse(&c, err, sizeof err, NULL) != -1)
+            fail_msg("%s=%s was accepted", bad[i][0], bad[i][1]);
+        assert_non_null(strstr(err, bad[i][0]));
+    }
+    for (int i = 0; names[i] != NULL; i++)
+        unsetenv(names[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +336,7 @@ int main(void)
         cmocka_unit_test_setup(secret_file_is_read_and_checked, clean_env),
         cmocka_unit_test_setup(public_key_issuer_and_audience_from_environment, clean_env),
         cmocka_unit_test_setup(dev_secret_is_created_once_and_kept, clean_env),
+        cmocka_unit_test_setup(limits_from_environment, clean_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,17 @@ static void act_ok(fixture *f, const fd_actor *who, int64_t sid, fd_step_action 
     json_decref(s);
 }
 
+/* The second person of a critical step (issue 4): "Mirror topics" in the plan above is critical,
+ * so a tick leaves it awaiting confirmation until someone else confirms it. */
+static void confirm_ok(fixture *f, const fd_actor *who, int64_t sid)
+{
+    fd_ctx ctx;
+    fd_ctx_init(&ctx, who, NULL);
+    json_t *s = NULL;
+    EXPECT(FD_OK, flight_confirm_step(f->st, &ctx, MID, sid, NULL, &s));
+    json_decref(s);
+}
+
 static void lead_call_ok(fixture *f, int which, const char *arg)
 {
     fd_ctx ctx;
@@ -300,6 +311,7 @@ static void skip_needs_reason_fail_needs_note(void **state)
     /* a failed step blocks the stage until it is resolved */
     act_ok(f, &f->alice, a, FD_STEP_FAIL, "brokers unreachable");
     act_ok(f, &f->alice, b, FD_STEP_TICK, NULL);
+    confirm_ok(f, &f->bob, b);
     fd_ctx_init(&ctx, &f->lead, NULL);
     EXPECT(FD_E_CONFLICT, flight_complete_stage(f->st, &ctx, MID, "takeoff", &out));
     json_t *blocking = json_object_get(ctx.problem.extra, "blocking");
@@ -692,6 +704,7 @@ static void events_reach_the_sink_after_commit_only(void **state)
     m = get(f);
     for (int i = 0; i < 3; i++)
         act_ok(f, &f->alice, step_id(m, 0, i), FD_STEP_TICK, NULL);
+    confirm_ok(f, &f->bob, step_id(m, 0, 1));
     for (int s = 1; s < 3; s++) {
         lead_call_ok(f, 1, s == 1 ? "takeoff" : "inflight");
         act_ok(f, &f->alice, step_id(m, s, 0), FD_STEP_TICK, NULL);
@@ -702,7 +715,7 @@ static void events_reach_the_sink_after_commit_only(void **state)
     char actions[512];
     sink_actions(f, actions, sizeof actions);
     assert_string_equal(actions, "migration.start step.add step.tick step.tick step.tick "
-                                 "stage.complete step.tick stage.complete step.tick "
+                                 "step.confirm stage.complete step.tick stage.complete step.tick "
                                  "stage.complete migration.landed ");
     size_t i;
     json_t *ev;
@@ -872,6 +885,7 @@ static void adding_to_the_active_stage_is_audited(void **state)
     m = get(f);
     for (int i = 0; i < 3; i++)
         act_ok(f, &f->alice, step_id(m, 0, i), FD_STEP_TICK, NULL);
+    confirm_ok(f, &f->bob, step_id(m, 0, 1));
     json_decref(m);
     lead_call_ok(f, 1, "takeoff");
     EXPECT(FD_E_CONFLICT, flight_add_step(f->st, &ctx, MID, "takeoff", step, &out));
