@@ -71,6 +71,8 @@ fd_err store_delivery_update(fd_store *st, int64_t delivery, const char *status,
                              int64_t next_at, int64_t done_at);
 /* The earliest next_at of a pending delivery, or FD_E_NOT_FOUND when none is pending. */
 fd_err store_delivery_next_due(fd_store *st, int64_t *at);
+/* How many deliveries are pending (waiting or due), for /metrics. */
+fd_err store_delivery_pending(fd_store *st, int64_t *n);
 /* Deliveries of one webhook with id > after, oldest first, at most `limit`, each with its
  * attempts: see the Delivery document of webhook.h. */
 fd_err store_delivery_list(fd_store *st, int64_t webhook, int64_t after, int limit, json_t **items);

@@ -115,6 +115,7 @@ enum store_stmt_id {
     S_DELIV_STATE,
     S_DELIV_UPDATE,
     S_DELIV_NEXT,
+    S_DELIV_PENDING,
     S_DELIV_LIST,
     S_ATTEMPT_INSERT,
     S_ATTEMPT_LIST,

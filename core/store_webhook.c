@@ -332,6 +332,19 @@ fd_err store_delivery_update(fd_store *st, int64_t delivery, const char *status,
     return store_exec_stmt(st, s, "delivery update");
 }
 
+fd_err store_delivery_pending(fd_store *st, int64_t *n)
+{
+    sqlite3_stmt *s = store_stmt(st, S_DELIV_PENDING,
+                                 "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'");
+    if (s == NULL)
+        return FD_E_INTERNAL;
+    fd_err e = step_one(st, s, "pending deliveries");
+    if (e == FD_OK)
+        *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
 fd_err store_delivery_next_due(fd_store *st, int64_t *at)
 {
     sqlite3_stmt *s = store_stmt(st, S_DELIV_NEXT,

@@ -470,6 +470,12 @@ int webhook_next_due(fd_store *st, int64_t *at)
     return e == FD_OK ? 1 : e == FD_E_NOT_FOUND ? 0 : -1;
 }
 
+int64_t webhook_queue_depth(fd_store *st)
+{
+    int64_t n = 0;
+    return store_delivery_pending(st, &n) == FD_OK ? n : -1;
+}
+
 const char *webhook_last_error(fd_store *st)
 {
     return store_last_error(st);

@@ -102,6 +102,9 @@ fd_err webhook_record(fd_store *st, const webhook_policy *policy, int64_t delive
  * database error. */
 int webhook_next_due(fd_store *st, int64_t *at);
 
+/* How many deliveries wait to be sent (the queue depth), or -1 on a database error. */
+int64_t webhook_queue_depth(fd_store *st);
+
 /* Why the last database call failed, for the server's log ("" when none). */
 const char *webhook_last_error(fd_store *st);
 

@@ -7,6 +7,7 @@
  * replies, and posts it back; the loop hands it to core (job->done), which owns the database.
  */
 #include "server/github.h"
+#include "server/metrics.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -53,7 +54,23 @@ static struct {
     h2o_timeout_entry_t check_entry;
     /* the worker's */
     CURL *curl;
+    /* GitHub call outcomes for /metrics: written by the worker, read by the loop */
+    atomic_uint_fast64_t calls[4];
 } G;
+
+/* Outcome classes of one GitHub call, as labelled in /metrics. */
+enum { GH_OK, GH_CLIENT_ERROR, GH_SERVER_ERROR, GH_NO_ANSWER };
+static const char *const gh_outcome_series[4] = {
+    "flightdeck_github_calls_total{outcome=\"ok\"}",
+    "flightdeck_github_calls_total{outcome=\"client_error\"}",
+    "flightdeck_github_calls_total{outcome=\"server_error\"}",
+    "flightdeck_github_calls_total{outcome=\"no_answer\"}",
+};
+
+static double gh_calls(void *arg)
+{
+    return (double)atomic_load(&G.calls[(intptr_t)arg]);
+}
 
 /* ---- the worker's HTTP ---- */
 
@@ -136,12 +153,17 @@ static void call(const char *method, const char *path, const char *json, gh_repl
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(h); /* the list held the Authorization line: gone now */
     if (rc != CURLE_OK) {
+        atomic_fetch_add(&G.calls[GH_NO_ANSWER], 1);
         snprintf(r->error, sizeof r->error, "%s",
                  b.too_big ? "answer too large" : curl_easy_strerror(rc));
     } else {
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         r->status = status;
+        atomic_fetch_add(&G.calls[status >= 500   ? GH_SERVER_ERROR
+                                  : status >= 400 ? GH_CLIENT_ERROR
+                                                  : GH_OK],
+                         1);
         if (b.data != NULL)
             r->body = json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
     }
@@ -380,6 +402,10 @@ const fd_github *github_start(h2o_context_t *ctx, fd_store *st, const fd_config 
     G.port.arg = NULL;
     G.port.has_token = G.auth_header != NULL;
     G.started = 1;
+    for (intptr_t i = 0; i < 4; i++)
+        metrics_counter_fn(gh_outcome_series[i],
+                           "GitHub API calls by outcome (HTTP class, or no answer).", gh_calls,
+                           (void *)i);
     return &G.port;
 fail:
     if (G.curl != NULL)

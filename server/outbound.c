@@ -2,6 +2,7 @@
  * outbound.c - the webhook delivery worker (see outbound.h). The only file that includes curl.
  */
 #include "server/outbound.h"
+#include "server/metrics.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -360,6 +361,12 @@ void outbound_event(void *arg, int64_t seq, const char *migration, const char *a
         kick();
 }
 
+/* /metrics: deliveries waiting, read on the loop thread at scrape time (one COUNT query). */
+static double queue_depth(void *arg)
+{
+    return (double)webhook_queue_depth((fd_store *)arg);
+}
+
 int outbound_start(h2o_context_t *ctx, fd_store *st, const webhook_policy *policy)
 {
     memset(&O, 0, sizeof O);
@@ -377,6 +384,8 @@ int outbound_start(h2o_context_t *ctx, fd_store *st, const webhook_policy *polic
         return -1;
     }
     O.running = 1;
+    metrics_gauge_fn("flightdeck_webhook_queue_depth", "Webhook deliveries waiting to be sent.",
+                     queue_depth, st);
     kick(); /* deliveries left pending by the last run go out now */
     return 0;
 }

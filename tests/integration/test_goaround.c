@@ -223,6 +223,23 @@ static int teardown(void **state)
 
 /* ---- scenarios ---- */
 
+/* The value of one series in GET /metrics (exact name with labels), or -1 when absent. */
+static double metric(world *w, const char *series)
+{
+    h_resp r;
+    call(w, "GET", "/metrics", NULL, NULL, 200, &r);
+    double v = -1;
+    size_t n = strlen(series);
+    for (const char *p = r.body; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+        if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+            v = strtod(p + n + 1, NULL);
+            break;
+        }
+    }
+    h_resp_free(&r);
+    return v;
+}
+
 static void healthy_go_around_merges_once_with_the_approved_sha(void **state)
 {
     world *w = *state;
@@ -261,6 +278,9 @@ static void healthy_go_around_merges_once_with_the_approved_sha(void **state)
     char st[32];
     assert_string_equal(migration_status(w, st), "go_around");
     assert_true(audit_has(w, "go_around.merged"));
+    /* the team running flightdeck sees GitHub's answers on its own six-pack */
+    assert_true(metric(w, "flightdeck_github_calls_total{outcome=\"ok\"}") >= 2);
+    assert_int_equal((int)metric(w, "flightdeck_github_calls_total{outcome=\"no_answer\"}"), 0);
 
     /* a second go-around is refused without asking GitHub; landing re-opens */
     go_around(w, lead_tok, 409, &r);
@@ -452,6 +472,7 @@ static void a_bad_token_is_named(void **state)
     h_resp_free(&r);
     assert_int_equal(fg_count(gh, "PUT", "/repos/acme/infra/pulls/42/merge"), 0);
     assert_true(audit_has(w, "go_around.failed"));
+    assert_true(metric(w, "flightdeck_github_calls_total{outcome=\"client_error\"}") >= 1);
 }
 
 /* ---- GitHub's slowness and concurrent requests ---- */

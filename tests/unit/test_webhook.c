@@ -335,13 +335,16 @@ static void a_2xx_delivers(void **state)
     fixture *f = open_with_queue(":memory:");
     int64_t id = hook(f, "{\"url\":\"https://x.example/h\",\"secret\":\"" SECRET
                          "\",\"events\":[\"step.*\"]}");
+    assert_int_equal(webhook_queue_depth(f->st), 0);
     tick(f, cx_step(f, 0, 0));
+    assert_int_equal(webhook_queue_depth(f->st), 1); /* what /metrics shows as the queue depth */
     json_t *jobs = due(f, f->now);
     int64_t d = json_integer_value(json_object_get(json_array_get(jobs, 0), "delivery"));
     json_decref(jobs);
     webhook_policy p;
     webhook_policy_default(&p);
     assert_int_equal(webhook_record(f->st, &p, d, f->now, 204, NULL, 3), FD_OK);
+    assert_int_equal(webhook_queue_depth(f->st), 0);
     int64_t next;
     assert_int_equal(webhook_next_due(f->st, &next), 0);
     fd_ctx ctx;
