@@ -340,6 +340,11 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK && strcmp(h.status, "draft") == 0)
         e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
                     "migration %s has not started: steps change once it is in flight", h.id);
+    if (e == FD_OK && strcmp(h.status, "go_around") == 0)
+        e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
+                    "migration %s went around: no stage is active; a lead re-opens landing "
+                    "(POST /api/migrations/%s/landing/reopen) or aborts",
+                    h.id, h.id);
     const char *stage = check_str(old, "stage", "");
     if (e == FD_OK && strcmp(stage, h.current_stage) != 0)
         e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,

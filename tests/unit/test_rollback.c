@@ -610,6 +610,21 @@ static void go_around_merges_the_approved_sha_and_stops_landing(void **state)
 
     /* landing stopped: no step moves, no stage completes, no second go-around */
     step_tick(f, 1, FD_E_CONFLICT);
+    {
+        /* the refusal says what happened and what to do, not "the active stage is " */
+        json_t *mm = migration(f);
+        json_t *st0 = json_object_get(json_array_get(json_object_get(mm, "stages"), 0), "steps");
+        int64_t sid = json_integer_value(json_object_get(json_array_get(st0, 1), "id"));
+        json_decref(mm);
+        fd_ctx c2;
+        fd_ctx_init(&c2, &f->alice, NULL);
+        json_t *s2 = NULL;
+        assert_int_equal(flight_step_action(f->st, &c2, MID, sid, FD_STEP_TICK, NULL, &s2),
+                         FD_E_CONFLICT);
+        assert_non_null(strstr(c2.problem.detail, "went around"));
+        assert_non_null(strstr(c2.problem.detail, "landing/reopen"));
+        fd_problem_clear(&c2.problem);
+    }
     fd_ctx ctx;
     fd_ctx_init(&ctx, &f->lead, NULL);
     json_t *out = NULL;
