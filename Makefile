@@ -13,6 +13,7 @@ DEB_BUILD   := build-essential pkg-config libssl-dev libh2o-evloop-dev libsqlite
 DEB_RUNTIME := libh2o-evloop0.13 libjansson4 libjwt0 libsqlite3-0 libcurl4 ca-certificates
 DEB_TEST    := curl chromium:chromium nodejs:node npm:npm
 DEB_FUZZ    := clang libclang-rt-14-dev
+DEB_BENCH   := wrk curl
 
 PKGS := libh2o-evloop jansson libjwt sqlite3 libcurl libcrypto
 
@@ -139,8 +140,20 @@ $(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
 
-bench: flightdeck
-	@if [ -f bench/run.sh ]; then sh bench/run.sh; else echo "no benchmarks yet"; fi
+# Benchmarks (bench/run.sh): a table of figures next to their targets, saved in bench/RESULTS.md.
+# Numbers, never pass/fail. The tools link the library to build their databases.
+BENCH_TOOLS := $(BUILD)/bench/fixture $(BUILD)/bench/sse_fanout
+.PHONY: bench-build
+bench: deps
+	@scripts/deps.sh $(DEB_BENCH)
+	@$(MAKE) --no-print-directory bench-build
+	@FLIGHTDECK_BIN=$(abspath $(BIN)) BENCH_TOOLS=$(abspath $(BUILD)/bench) sh bench/run.sh
+
+bench-build: $(BIN) $(BENCH_TOOLS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 fmt:
 	clang-format -i $(CORE_SRC) $(API_SRC) $(wildcard server/*.c) $(wildcard core/*.h api/*.h server/*.h)

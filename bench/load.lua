@@ -1,0 +1,75 @@
+-- load.lua - the wrk script of `make bench` (bench/run.sh passes everything in the environment).
+--
+--   BENCH_MODE=get   BENCH_PATH=/api/...        GET one path over and over
+--   BENCH_MODE=tick  BENCH_MID=m BENCH_FIRST=a BENCH_LAST=b
+--                    durable ticks and unticks over the steps a..b of migration m
+--   BENCH_TOKEN      the bearer token; BENCH_THREADS  wrk's -t
+--
+-- Ticks: each wrk thread owns its own slice of the steps and sweeps it: tick every step of the
+-- slice in turn, then untick every one, and so on. A step is unticked only after the whole slice
+-- (hundreds of requests) has gone by since its tick, while a thread has only its few connections
+-- in flight, so the untick never overtakes its tick: every answer should be 200, and any 409 or
+-- other refusal is counted (non2xx) rather than hidden.
+--
+-- done() prints one machine-readable line for run.sh:
+--   WRK requests=N duration_us=D non2xx=X socket_errors=E p50_us=.. p90_us=.. p99_us=.. max_us=..
+
+-- wrk runs each thread's init() right after that thread's setup(), before the next thread
+-- exists, so the number of threads comes from the environment (BENCH_THREADS, wrk's -t).
+local nthreads_seen = 0
+
+function setup(thread)
+   thread:set("id", nthreads_seen)
+   nthreads_seen = nthreads_seen + 1
+end
+
+local mode, path, headers
+local first, count, i = 0, 0, 0
+
+function init(args)
+   mode = os.getenv("BENCH_MODE") or "get"
+   headers = { ["Authorization"] = "Bearer " .. (os.getenv("BENCH_TOKEN") or "") }
+   if mode == "tick" then
+      local mid = os.getenv("BENCH_MID")
+      local lo = tonumber(os.getenv("BENCH_FIRST"))
+      local hi = tonumber(os.getenv("BENCH_LAST"))
+      -- this thread's slice of lo..hi
+      local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+      local per = math.floor((hi - lo + 1) / nthreads)
+      first = lo + id * per
+      count = per
+      path = "/api/migrations/" .. mid .. "/steps/"
+      headers["Content-Type"] = "application/json"
+   else
+      path = os.getenv("BENCH_PATH")
+   end
+end
+
+-- wrk calls request() once on the first thread before it starts, to check the script (and
+-- throws that request away): that call must not use up a tick, or the untick of its step would
+-- come back 409 a sweep later.
+local checked = false
+
+function request()
+   if mode ~= "tick" then
+      return wrk.format("GET", path, headers)
+   end
+   if id == 0 and not checked then
+      checked = true
+      return wrk.format("POST", path .. first .. "/tick", headers, '{"note":"wrk"}')
+   end
+   local step = first + (i % count)
+   i = i + 1
+   if math.floor((i - 1) / count) % 2 == 0 then
+      return wrk.format("POST", path .. step .. "/tick", headers, '{"note":"wrk"}')
+   end
+   return wrk.format("POST", path .. step .. "/untick", headers, '{"reason":"wrk"}')
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "WRK requests=%d duration_us=%d non2xx=%d socket_errors=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d\n",
+      summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+      latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
