@@ -72,7 +72,13 @@ static const char usage_serve[] =
     "go-around (environment): FLIGHTDECK_GITHUB_TOKEN or _FILE (reads and merges rollback PRs;\n"
     "never logged), FLIGHTDECK_GITHUB_API (default https://api.github.com; GitHub Enterprise:\n"
     "https://HOST/api/v3), FLIGHTDECK_GITHUB_TIMEOUT_SECONDS (each call, default 10),\n"
-    "FLIGHTDECK_ROLLBACK_CHECK_SECONDS (re-check of armed rollbacks, default 60).\n";
+    "FLIGHTDECK_ROLLBACK_CHECK_SECONDS (re-check of armed rollbacks, default 60).\n"
+    "\n"
+    "limits and operations (environment): FLIGHTDECK_RATE_LIMIT (requests/s per caller, default\n"
+    "200, 0 disables), FLIGHTDECK_RATE_BURST (default twice the rate),\n"
+    "FLIGHTDECK_REQUEST_TIMEOUT_MS (reading one request, default 10000), FLIGHTDECK_METRICS_TOKEN\n"
+    "(bearer token GET /metrics then requires), FLIGHTDECK_OVERDUE_CHECK_MS (how often overdue\n"
+    "steps and stages are looked for, default 10000).\n";
 
 static const char usage_token[] =
     "usage: flightdeck token --sub SUB --role ROLE [--name NAME] [--teams a,b] [--ttl 8h]\n"
