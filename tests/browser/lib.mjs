@@ -39,11 +39,12 @@ export function tempDir() {
 }
 
 // Start `flightdeck serve` and wait for "flightdeck: listening on http://HOST:PORT".
-// opts: {dir (database directory), port (0 = any)}. Returns {url, port, proc, log()}.
-export async function startServer({ dir, port = 0 }) {
+// opts: {dir (database directory), port (0 = any), env (extra environment, e.g. a short
+// FLIGHTDECK_OVERDUE_CHECK_MS)}. Returns {url, port, proc, log()}.
+export async function startServer({ dir, port = 0, env = {} }) {
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--db', path.join(dir, 'fd.db'),
     '--web', path.join(REPO, 'web'), '--demo', path.join(REPO, 'examples')];
-  const proc = spawn(BIN, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, args, { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr.on('data', (d) => { err += d; });

@@ -106,10 +106,15 @@ test('a lead completes take-off after confirming, and in-flight becomes active',
   await refused.locator('li', { hasText: 'Step 1' }).waitFor();
   await refused.getByRole('button', { name: 'OK' }).click();
 
-  // Finish every step; then Cancel in the confirmation really cancels.
+  // Finish every step (the critical one needs a second person: Alice confirms the lead's tick);
+  // then Cancel in the confirmation really cancels.
   for (const s of takeoffSteps(doc)) {
     if (s.status === 'pending') {
-      await must(base, people.lead, 'POST', `/api/migrations/${MID}/steps/${s.id}/tick`, { note: 'lead' });
+      const ticked = await must(base, people.lead, 'POST', `/api/migrations/${MID}/steps/${s.id}/tick`, { note: 'lead' });
+      if (s.critical) {
+        assert.equal(ticked.status, 'awaiting_confirmation');
+        await must(base, people.alice, 'POST', `/api/migrations/${MID}/steps/${s.id}/confirm`, {});
+      }
     }
   }
   await page.locator('.checklist-progress', { hasText: /6 of 6 finished/ }).waitFor({ timeout: LIVE_WAIT });

@@ -16,7 +16,7 @@
 
 static h_server g_srv;
 static char *g_admin, *g_lead, *g_eng, *g_viewer;
-static int g_ticks, g_skips; /* what the flight did, to hold the audit export against */
+static int g_ticks, g_skips, g_confirms; /* what the flight did, for the audit export */
 
 static int setup(void **state)
 {
@@ -404,7 +404,27 @@ static void test_add_step_to_active_stage(void **state)
     free(loc);
 }
 
-/* Tick every step of `stage` (skip the second one, with a reason), then complete it. */
+/* A critical step ticked by Bob awaits a second person: Bob himself may not confirm it (403);
+ * Alice, the lead, confirms with one call, and it is done, naming both of them. */
+static void confirm_critical(int64_t sid, h_resp *r)
+{
+    assert_string_equal(json_string_value(json_object_get(r->json, "status")),
+                        "awaiting_confirmation");
+    h_resp_free(r);
+    step_action(g_eng, sid, "confirm", NULL, r);
+    H_PROBLEM(r, 403);
+    h_resp_free(r);
+    step_action(g_lead, sid, "confirm", "{\"note\":\"checked on the six-pack\"}", r);
+    H_EXPECT(r, 200);
+    assert_string_equal(json_string_value(json_object_get(r->json, "status")), "done");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r->json, "confirmed_by"), "sub")),
+        "alice");
+    g_confirms++;
+}
+
+/* Tick every step of `stage` (skip the second one, with a reason; a critical step confirmed by a
+ * second person), then complete it. */
 static void fly_stage(const char *stage, const char *want_status)
 {
     json_t *m = h_get_migration(&g_srv, g_viewer, MID);
@@ -437,8 +457,10 @@ static void fly_stage(const char *stage, const char *want_status)
             step_action(g_eng, sid, "tick", body, &r);
             free(body);
             H_EXPECT(&r, 200);
-            assert_string_equal(json_string_value(json_object_get(r.json, "status")), "done");
             g_ticks++;
+            if (json_is_true(json_object_get(step, "critical")))
+                confirm_critical(sid, &r);
+            assert_string_equal(json_string_value(json_object_get(r.json, "status")), "done");
         }
         expect_request_id(&r);
         assert_int_equal(json_integer_value(json_object_get(r.json, "id")), sid);
@@ -536,7 +558,7 @@ static void test_audit_exports_consistent(void **state)
 
     /* what the crew did, each exactly once */
     int create = 0, start = 0, ticks = 0, skips = 0, fails = 0, completes = 0, landed = 0,
-        closed = 0, adds = 0, updates = 0;
+        closed = 0, adds = 0, updates = 0, confirms = 0;
     size_t i;
     json_t *ev;
     json_array_foreach(events, i, ev)
@@ -553,6 +575,7 @@ static void test_audit_exports_consistent(void **state)
         closed += strcmp(a, "migration.closed") == 0;
         adds += strcmp(a, "step.add") == 0;
         updates += strcmp(a, "step.update") == 0;
+        confirms += strcmp(a, "step.confirm") == 0;
         assert_string_equal(json_string_value(json_object_get(ev, "migration")), MID);
     }
     /* seq ascending, each event naming its predecessor's hash, each hash recomputable */
@@ -568,9 +591,11 @@ static void test_audit_exports_consistent(void **state)
     assert_int_equal(closed, 1);
     assert_int_equal(adds, 1);
     assert_int_equal(updates, 1);
+    assert_int_equal(confirms, g_confirms); /* one per critical step of the plan */
+    assert_int_equal(g_confirms, 5);
     /* nothing else: every event is one of the above */
     assert_int_equal((size_t)(create + start + ticks + skips + fails + completes + landed + closed +
-                              adds + updates),
+                              adds + updates + confirms),
                      n);
 
     /* NDJSON: the same events, line for line */

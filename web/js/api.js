@@ -93,13 +93,32 @@ export const api = {
     request('GET', `/api/migrations/${encodeURIComponent(mid)}/audit?format=json&after=${after || 0}`),
   presence: (mid) => request('GET', `/api/migrations/${encodeURIComponent(mid)}/presence`),
 
-  // action: tick | untick | skip | fail; body: {note} or {reason} or {}.
+  // action: tick | untick | skip | fail | confirm; body: {note} or {reason} or {}.
   stepAction: (mid, sid, action, body, key) =>
     request('POST', `/api/migrations/${encodeURIComponent(mid)}/steps/${encodeURIComponent(sid)}/${action}`, body, { key }),
-  start: (mid, key) => request('POST', `/api/migrations/${encodeURIComponent(mid)}/start`, undefined, { key }),
+  // start and complete take an optional override_reason: a lead passing an unsatisfied gate.
+  start: (mid, key, overrideReason) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/start`,
+      overrideReason ? { override_reason: overrideReason } : undefined, { key }),
   abort: (mid, reason, key) => request('POST', `/api/migrations/${encodeURIComponent(mid)}/abort`, { reason }, { key }),
-  completeStage: (mid, stage, key) =>
-    request('POST', `/api/migrations/${encodeURIComponent(mid)}/stages/${encodeURIComponent(stage)}/complete`, undefined, { key }),
+  completeStage: (mid, stage, key, overrideReason) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/stages/${encodeURIComponent(stage)}/complete`,
+      overrideReason ? { override_reason: overrideReason } : undefined, { key }),
+
+  // Gates: go/no-go sign-offs per stage; briefings, their acknowledgements and feedback.
+  // body: {team, decision: 'go'|'no_go', comment?, override_reason?}
+  signoff: (mid, stage, body, key) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/stages/${encodeURIComponent(stage)}/signoffs`, body, { key }),
+  briefings: (mid) => request('GET', `/api/migrations/${encodeURIComponent(mid)}/briefings`),
+  // body: {title, at, notes?, teams}
+  createBriefing: (mid, body, key) => request('POST', `/api/migrations/${encodeURIComponent(mid)}/briefings`, body, { key }),
+  ack: (mid, bid, body, key) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/briefings/${encodeURIComponent(bid)}/acks`, body, { key }),
+  feedback: (mid, bid, text, key) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/briefings/${encodeURIComponent(bid)}/feedback`, { text }, { key }),
+  resolveFeedback: (mid, bid, fid, resolution, key) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/briefings/${encodeURIComponent(bid)}/feedback/${encodeURIComponent(fid)}/resolve`,
+      { resolution }, { key }),
 };
 
 // All migrations, following next_cursor (a cutover team has a handful; stop at a sane bound).

@@ -1,19 +1,29 @@
-// cockpit.js - one migration, live: the stage strip, the active stage's checklist, the timeline,
-// who is here, the dashboards, and the lead's stage actions.
+// cockpit.js - one migration, live: the stage strip, the active stage's checklist, the gates
+// (go/no-go board, briefings), the timeline, who is here, the dashboards, and the lead's stage
+// actions, which say what a start or a completion still waits for.
 //
 // Keeping the screen true: on load and on every (re)connection the migration document is read
 // again; step events carry the step's new state and are applied directly (a step's version
-// decides which of two copies is newer); anything else re-reads the document.
+// decides which of two copies is newer); anything else re-reads the document (and the briefings
+// when they may have changed).
 
 import { api, ApiError } from './api.js';
 import { confirmDialog, dialogOpen, infoDialog, shortcutsDialog } from './dialog.js';
 import { h, replace, statusWord, uuid, windowText } from './dom.js';
+import { BriefingsPanel, gateWaitsFor, GoNoGoBoard, startWaitsFor } from './gates.js';
 import { LiveStream } from './live.js';
 import { Checklist } from './steps.js';
 import { Timeline } from './timeline.js';
 
 const LEADS = new Set(['lead', 'admin']);
 const ACTORS = new Set(['engineer', 'lead', 'admin']);
+
+// Events whose "after" is the whole step document (applied directly, without a re-read).
+const STEP_DOCS = new Set(['step.tick', 'step.untick', 'step.skip', 'step.fail', 'step.add', 'step.update', 'step.confirm']);
+// Events after which the plan revision (and so acknowledgements and sign-offs) may have moved.
+const PLAN_CHANGES = new Set(['step.add', 'step.update', 'step.delete', 'stage.update', 'migration.update']);
+// How often the active stage's elapsed time is redrawn between events.
+const CLOCK_MS = 15000;
 
 export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized }) {
   const isLead = LEADS.has(me.role);
@@ -28,6 +38,7 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
   const header = h('section', { class: 'mhead', 'aria-labelledby': 'm-title' });
   const strip = h('ol', { class: 'strip', 'aria-label': 'Stages' });
   const leadBar = h('div', { class: 'lead-actions', role: 'group', 'aria-label': 'Stage actions' });
+  const gateStatus = h('p', { id: 'gate-status', class: 'gate-status', role: 'status', hidden: true });
   const notice = h('p', { class: 'notice', role: 'status', hidden: true });
   const presenceList = h('ul', { class: 'presence' });
   const presenceTitle = h('h2', { id: 'presence-title' }, 'Here now');
@@ -44,6 +55,8 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     canAct: (step) => permissions(step),
     onStep: (step) => applyStep(step),
   });
+  const board = new GoNoGoBoard({ mid, me, onChanged: () => loadDoc() });
+  const briefings = new BriefingsPanel({ mid, me, onChanged: () => { loadDoc(); loadBriefings(); } });
 
   const help = h('button', {
     type: 'button',
@@ -57,9 +70,12 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
       header,
       h('nav', { class: 'strip-wrap', 'aria-label': 'Stages of the flight' }, strip),
       h('div', { class: 'bar-row' }, leadBar, help),
+      gateStatus,
       notice,
       h('div', { class: 'cockpit-grid' },
-        checklist.el,
+        h('div', { class: 'main-col' },
+          h('div', { class: 'gates-row' }, board.el, briefings.el),
+          checklist.el),
         h('aside', { class: 'side', 'aria-label': 'Crew, dashboards and timeline' },
           h('section', { class: 'panel', 'aria-labelledby': 'presence-title' }, presenceTitle, presenceList),
           h('section', { class: 'panel', 'aria-labelledby': 'dash-title' },
@@ -113,10 +129,13 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
         });
       }
     }
+    const first = doc === null;
     doc = next;
     doc.stages = doc.stages || [];
     for (const st of doc.stages) recount(st);
     renderAll();
+    // The history may have been drawn before stage titles were known.
+    if (first) timeline.redraw();
   }
 
   // Merge one step (from our own action, a conflict answer or a live event).
@@ -174,12 +193,31 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     refetchTimer = setTimeout(loadDoc, 80);
   }
 
+  let briefingTimer = null;
+  function refetchBriefings() {
+    clearTimeout(briefingTimer);
+    briefingTimer = setTimeout(loadBriefings, 80);
+  }
+
   async function loadAudit() {
     try {
       const events = await api.audit(mid, timeline.lastSeq());
       if (!destroyed && Array.isArray(events)) timeline.add(events);
     } catch {
       // The stream replays what we miss; the timeline is not worth an error here.
+    }
+  }
+
+  let briefingRequest = 0;
+  async function loadBriefings() {
+    const n = ++briefingRequest;
+    try {
+      const res = await api.briefings(mid);
+      if (destroyed || n !== briefingRequest) return;
+      briefings.setItems(res && res.items);
+      if (doc) briefings.render(doc);
+    } catch {
+      // the start gate in the document still says what is missing
     }
   }
 
@@ -206,6 +244,8 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     renderLeadBar();
     renderDashboards();
     renderChecklist();
+    board.render(doc);
+    briefings.render(doc);
   }
 
   function renderChecklist() {
@@ -269,18 +309,46 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     }));
   }
 
+  // The stage after `stage`, or null for the last one.
+  function nextStage(stage) {
+    const i = doc.stages.indexOf(stage);
+    return i >= 0 && i + 1 < doc.stages.length ? doc.stages[i + 1] : null;
+  }
+
+  // What the lead's next move (start, or completing the active stage) still waits for:
+  // {what: 'Take-off' | the next stage's title, items: [phrases]} or null when nothing gates it.
+  function pendingGate() {
+    if (doc.status === 'draft') {
+      const items = startWaitsFor(doc.start_gate);
+      return items.length ? { verb: 'Start', items } : null;
+    }
+    const active = activeStage();
+    if (!active || (doc.status !== 'in_flight' && doc.status !== 'landed')) return null;
+    const next = nextStage(active);
+    if (!next) return null;
+    const items = gateWaitsFor(next.gate);
+    return items.length ? { verb: next.title, items } : null;
+  }
+
   function renderLeadBar() {
     const buttons = [];
+    const gate = pendingGate();
     if (isLead) {
       const active = activeStage();
       if (doc.status === 'draft') {
-        buttons.push(h('button', { type: 'button', class: 'btn btn-primary', onclick: startFlight }, 'Start migration…'));
+        buttons.push(h('button', {
+          type: 'button',
+          class: 'btn btn-primary',
+          'aria-describedby': gate ? 'gate-status' : null,
+          onclick: startFlight,
+        }, 'Start migration…'));
       }
       if (active && (doc.status === 'in_flight' || doc.status === 'landed')) {
         const open = (active.steps || []).filter((s) => s.status !== 'done' && s.status !== 'skipped').length;
         buttons.push(h('button', {
           type: 'button',
           class: 'btn btn-primary',
+          'aria-describedby': gate ? 'gate-status' : null,
           onclick: () => completeStage(active),
         }, `Complete ${active.title}…${open ? ` (${open} open)` : ''}`));
       }
@@ -290,6 +358,12 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     }
     replace(leadBar, buttons);
     leadBar.hidden = buttons.length === 0;
+    // Everyone sees what the next move waits for, so the people who can give it know.
+    gateStatus.hidden = !gate;
+    replace(gateStatus, gate
+      ? [h('strong', null, `${gate.verb === 'Start' ? 'Start' : `${gate.verb} cannot begin yet`} — waiting for: `),
+        h('span', { class: 'gate-items' }, gate.items.join(', '))]
+      : null);
   }
 
   function renderDashboards() {
@@ -319,24 +393,54 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
 
   async function startFlight() {
     const first = doc.stages[0];
+    const items = startWaitsFor(doc.start_gate);
+    if (items.length) {
+      await overrideFlow('start', { title: `${first ? first.title : 'Take-off'} is not cleared yet`, items });
+      return;
+    }
     const ans = await confirmDialog({
       title: 'Start the migration?',
       body: `${first ? first.title : 'The first stage'} becomes active and the crew can tick its steps. This is recorded in the flight recorder.`,
       confirmLabel: 'Start',
     });
-    if (ans.ok) await leadCall(() => api.start(mid, uuid()));
+    if (ans.ok) await leadCall('start', () => api.start(mid, uuid()));
   }
 
   async function completeStage(stage) {
     const open = (stage.steps || []).filter((s) => s.status !== 'done' && s.status !== 'skipped');
-    const next = doc.stages[doc.stages.indexOf(stage) + 1];
+    const next = nextStage(stage);
+    const items = next ? gateWaitsFor(next.gate) : [];
+    if (!open.length && items.length) {
+      await overrideFlow('complete', { title: `${next.title} cannot begin yet`, items, stage });
+      return;
+    }
     const body = [h('p', null, next ? `${next.title} becomes active.` : 'This is the last stage: the migration closes and becomes read-only.')];
     if (open.length) {
       body.push(h('p', { class: 'warn' }, 'These steps are not done or skipped, so the server will refuse:'),
         h('ul', null, open.map((s) => h('li', null, `${s.title} (${statusWord(s.status)})`))));
     }
     const ans = await confirmDialog({ title: `Complete ${stage.title}?`, body, confirmLabel: `Complete ${stage.title}` });
-    if (ans.ok) await leadCall(() => api.completeStage(mid, stage.key, uuid()));
+    if (ans.ok) await leadCall('complete', () => api.completeStage(mid, stage.key, uuid()), stage);
+  }
+
+  // A gate is not satisfied: say what it waits for, and let a lead go anyway with a written
+  // reason (audited, listed in the report). kind: 'start' | 'complete'.
+  async function overrideFlow(kind, { title, items, stage }) {
+    const ans = await confirmDialog({
+      title,
+      body: [
+        h('p', null, 'Waiting for:'),
+        h('ul', { class: 'gate-missing-list' }, items.map((t) => h('li', null, t))),
+        h('p', null, 'Better to get these first. A lead may override with a written reason: it is recorded in the flight recorder and shown in the report.'),
+      ],
+      confirmLabel: kind === 'start' ? 'Override and start' : `Override and complete ${stage.title}`,
+      danger: true,
+      reason: { label: 'Override reason', required: true },
+    });
+    if (!ans.ok) return;
+    const key = uuid();
+    if (kind === 'start') await leadCall('start', () => api.start(mid, key, ans.reason));
+    else await leadCall('complete', () => api.completeStage(mid, stage.key, key, ans.reason), stage);
   }
 
   async function abortFlight() {
@@ -347,10 +451,10 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
       danger: true,
       reason: { label: 'Reason', required: true },
     });
-    if (ans.ok) await leadCall(() => api.abort(mid, ans.reason, uuid()));
+    if (ans.ok) await leadCall('abort', () => api.abort(mid, ans.reason, uuid()));
   }
 
-  async function leadCall(fn) {
+  async function leadCall(kind, fn, stage) {
     try {
       const res = await fn();
       viewStage = null;
@@ -358,11 +462,25 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
       else loadDoc();
     } catch (err) {
       if (!(err instanceof ApiError) || err.status === 401) return;
-      const blocking = err.body && Array.isArray(err.body.blocking) ? err.body.blocking : null;
+      const b = err.body || {};
+      const blocking = Array.isArray(b.blocking) ? b.blocking : null;
+      // The gate refused (the screen was behind, or something changed meanwhile): the server's
+      // own list of what is missing, with the override path.
+      const gateItems = kind === 'start' ? startWaitsFor(b) : gateWaitsFor(b);
+      if (err.status === 409 && !(blocking && blocking.length) && gateItems.length && (kind === 'start' || stage)) {
+        const next = kind === 'complete' ? doc.stages.find((s) => s.key === b.stage) : null;
+        await overrideFlow(kind, {
+          title: kind === 'start' ? 'Refused: not cleared for take-off' : `Refused: ${next ? next.title : 'the next stage'} cannot begin yet`,
+          items: gateItems,
+          stage,
+        });
+        loadDoc();
+        return;
+      }
       await infoDialog('Refused', [
         h('p', null, err.message),
         blocking && blocking.length
-          ? h('ul', null, blocking.map((b) => h('li', null, `${b.title} (${statusWord(b.status)})`)))
+          ? h('ul', null, blocking.map((x) => h('li', null, `${x.title} (${statusWord(x.status)})`)))
           : null,
       ]);
       loadDoc();
@@ -389,20 +507,26 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
       // (Re)connected: the stream carries everything from here on; read the document now so
       // nothing that happened before (or while we were away) is missing.
       loadDoc();
+      loadBriefings();
       loadPresence();
     },
     onEvent: (action, ev) => {
       timeline.add([ev]);
       const after = ev.after;
-      if (action.startsWith('step.') && action !== 'step.delete' && after && after.id !== undefined && after.stage) {
+      if (STEP_DOCS.has(action) && after && after.id !== undefined && after.stage) {
         applyStep(after);
+        // A plan change also moves the plan revision, the gates and the timing: read them again.
+        if (PLAN_CHANGES.has(action)) refetch();
       } else {
         refetch();
+      }
+      if (PLAN_CHANGES.has(action) || action.startsWith('briefing.') || action.startsWith('feedback.')) {
+        refetchBriefings();
       }
     },
     onPresence: renderPresence,
     onResync: async () => {
-      await Promise.all([loadDoc(), loadAudit()]);
+      await Promise.all([loadDoc(), loadAudit(), loadBriefings()]);
     },
     onUnauthorized,
   });
@@ -423,13 +547,20 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
   // Start: the document and the recorder's history in parallel, then the stream from the last
   // event we hold (so the stream neither repeats nor skips anything).
   (async () => {
-    await Promise.all([loadDoc(), loadAudit()]);
+    await Promise.all([loadDoc(), loadAudit(), loadBriefings()]);
     if (!destroyed) live.start(timeline.lastSeq());
   })();
+
+  // The active stage's clock moves between events too.
+  const clock = setInterval(() => {
+    if (doc) checklist.renderTiming();
+  }, CLOCK_MS);
 
   function destroy() {
     destroyed = true;
     clearTimeout(refetchTimer);
+    clearTimeout(briefingTimer);
+    clearInterval(clock);
     live.stop();
     document.removeEventListener('keydown', onKey);
   }

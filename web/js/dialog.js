@@ -1,6 +1,6 @@
 // dialog.js - confirmation dialogs for actions that matter (start, complete a stage, abort),
-// and the keyboard shortcuts sheet. Built on <dialog>: modal, Escape cancels, focus is trapped
-// by the browser and returns to the button that opened it.
+// small forms (a new briefing), and the keyboard shortcuts sheet. Built on <dialog>: modal,
+// Escape cancels, focus is trapped by the browser and returns to the button that opened it.
 
 import { h } from './dom.js';
 
@@ -63,6 +63,84 @@ export function confirmDialog(opts) {
   });
 }
 
+// A small form in a dialog (a new briefing). Resolves {ok: true, values} or {ok: false}.
+// fields: [{name, label, kind: 'text'|'textarea'|'datetime'|'checks', required, value,
+//           options: [{value, label, checked}] (checks only)}]
+export function formDialog(opts) {
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const error = h('p', { class: 'dialog-error', role: 'alert' });
+    const inputs = new Map();
+    const rows = opts.fields.map((f) => {
+      const id = `dlg-${f.name}`;
+      if (f.kind === 'checks') {
+        const boxes = f.options.map((o) => {
+          const box = h('input', { type: 'checkbox', id: `${id}-${o.value}`, value: o.value, checked: o.checked ? true : null });
+          return { o, box };
+        });
+        inputs.set(f.name, { f, boxes });
+        return h('fieldset', { class: 'checks' },
+          h('legend', { class: 'field-label' }, f.label),
+          boxes.map(({ o, box }) => h('label', { class: 'check', for: box.id }, box, ' ', o.label)));
+      }
+      const input = f.kind === 'textarea'
+        ? h('textarea', { id, rows: 3, 'aria-required': f.required ? 'true' : null })
+        : h('input', { id, type: f.kind === 'datetime' ? 'datetime-local' : 'text', class: 'form-input', autocomplete: 'off', 'aria-required': f.required ? 'true' : null });
+      if (f.value !== undefined) input.value = f.value;
+      inputs.set(f.name, { f, input });
+      return [h('label', { for: id, class: 'field-label' }, f.label), input];
+    });
+    const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+    const confirm = h('button', { type: 'submit', class: 'btn btn-primary' }, opts.confirmLabel || 'Save');
+    const form = h('form', { method: 'dialog', novalidate: true },
+      h('h2', { id: 'dialog-title' }, opts.title),
+      opts.body ? h('div', { class: 'dialog-body' }, opts.body) : null,
+      rows, error,
+      h('div', { class: 'dialog-actions' }, cancel, confirm));
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' }, form);
+    let settled = false;
+    const finish = (result) => {
+      if (settled) return;
+      settled = true;
+      dlg.close();
+      dlg.remove();
+      if (opener && opener.isConnected && opener.focus) opener.focus();
+      resolve(result);
+    };
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const values = {};
+      for (const [name, it] of inputs) {
+        if (it.boxes) {
+          values[name] = it.boxes.filter((b) => b.box.checked).map((b) => b.o.value);
+          if (it.f.required && values[name].length === 0) {
+            error.textContent = `${it.f.label}: choose at least one.`;
+            it.boxes[0].box.focus();
+            return;
+          }
+        } else {
+          values[name] = it.input.value.trim();
+          if (it.f.required && !values[name]) {
+            error.textContent = `${it.f.label} is required.`;
+            it.input.focus();
+            return;
+          }
+        }
+      }
+      finish({ ok: true, values });
+    });
+    cancel.addEventListener('click', () => finish({ ok: false }));
+    dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      finish({ ok: false });
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    const first = form.querySelector('input, textarea');
+    (first || confirm).focus();
+  });
+}
+
 // A plain message (e.g. why a stage could not be completed).
 export function infoDialog(title, body) {
   return confirmDialog({ title, body, confirmLabel: 'OK', noCancel: true });
@@ -73,7 +151,7 @@ export function shortcutsDialog() {
   const rows = [
     ['j  or  ↓', 'next step'],
     ['k  or  ↑', 'previous step'],
-    ['x  or  Space', 'tick the focused step'],
+    ['x  or  Space', 'tick the focused step (or confirm someone else\'s critical tick)'],
     ['n', 'tick the focused step with a note'],
     ['s', 'skip the focused step (asks a reason)'],
     ['f', 'mark the focused step failed (asks a note)'],

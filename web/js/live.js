@@ -16,6 +16,12 @@ const ACTIONS = [
   'step.tick', 'step.untick', 'step.skip', 'step.fail', 'step.add', 'step.update', 'step.delete',
   'step.confirm', 'migration.create', 'migration.update', 'migration.start', 'migration.abort',
   'migration.landed', 'migration.closed', 'stage.complete', 'team.create', 'team.update',
+  // gates and the flight clock
+  'stage.update', 'signoff.create', 'signoff.override', 'gate.override', 'briefing.create',
+  'briefing.ack', 'feedback.create', 'feedback.resolve', 'step.overdue', 'stage.overdue',
+  // the go-around
+  'rollback.arm', 'rollback.armed', 'rollback.disarmed', 'go_around.requested', 'go_around.started',
+  'go_around.merged', 'go_around.failed', 'go_around.expired', 'landing.reopen',
   'overdue', 'armed', 'disarmed', 'go_around', 'signoff', 'briefing', 'message',
 ];
 

@@ -4,14 +4,25 @@
 // Cards are keyed by step id and updated in place, so a live update from someone else never
 // throws away the note you are typing or the step you have focused. The big tick box only ever
 // ticks (it never turns into "untick" under your finger); untick is a separate, smaller button.
+//
+// A critical step is done only when two people agree: the first tick leaves it "awaiting
+// confirmation" and a different engineer confirms it with one click (the one who ticked it sees
+// that someone else must). Steps past their expected time in the active stage are marked overdue.
 
 import { api } from './api.js';
 import { copyText, h, hms, replace, statusWord, uuid } from './dom.js';
 
-const STATUS_VERB = { done: 'ticked', skipped: 'skipped', failed: 'marked failed', pending: 'unticked' };
+const STATUS_VERB = {
+  done: 'ticked', skipped: 'skipped', failed: 'marked failed', pending: 'unticked', awaiting_confirmation: 'ticked',
+};
 
 // "already ticked by Alice at 14:02:11" from the step the server says is current.
 export function conflictText(current) {
+  if (current.status === 'done' && current.confirmed_by) {
+    const by = current.confirmed_by.name || current.confirmed_by.sub;
+    const when = hms(current.confirmed_at);
+    return when ? `already confirmed by ${by} at ${when}` : `already confirmed by ${by}`;
+  }
   const verb = STATUS_VERB[current.status] || current.status;
   const who = (current.by && (current.by.name || current.by.sub)) || 'someone';
   const at = hms(current.at);
@@ -34,9 +45,11 @@ export class Checklist {
     this.stale = h('p', { class: 'stale-banner', role: 'alert', hidden: true });
     this.heading = h('h2', { id: 'checklist-title' });
     this.progress = h('p', { class: 'checklist-progress' });
+    this.timing = h('p', { class: 'stage-timing', hidden: true });
+    this.timingAt = 0;
     this.empty = h('p', { class: 'empty', hidden: true }, 'No steps in this stage.');
     this.el = h('section', { class: 'checklist', 'aria-labelledby': 'checklist-title' },
-      h('div', { class: 'checklist-head' }, this.heading, this.progress),
+      h('div', { class: 'checklist-head' }, this.heading, this.progress), this.timing,
       this.stale, this.empty, this.list);
   }
 
@@ -61,6 +74,8 @@ export class Checklist {
       ? `${statusWord(stage.status)} · ${finished} of ${steps.length} finished${failed ? ` · ${failed} failed` : ''}`
       : '';
     this.empty.hidden = steps.length > 0;
+    this.timingAt = Date.now();
+    this.renderTiming();
 
     const keep = new Set(steps.map((s) => s.id));
     for (const id of [...this.cards.keys()]) {
@@ -73,6 +88,36 @@ export class Checklist {
       this.list.replaceChildren(...els);
       if (focused && focused.isConnected && focused !== document.activeElement) focused.focus({ preventScroll: true });
     }
+  }
+
+  // The active stage's clock: elapsed against expected minutes, and how many steps are overdue.
+  // elapsed_minutes is the server's at the time the document was read; the minutes since are
+  // added here, so a skewed browser clock does not matter.
+  renderTiming() {
+    const t = this.stage && this.stage.status === 'active' ? this.stage.timing : null;
+    this.timing.hidden = !t;
+    if (!t) return;
+    const elapsed = (t.elapsed_minutes || 0) + Math.floor((Date.now() - this.timingAt) / 60000);
+    const expected = t.expected_minutes;
+    const over = expected !== null && expected !== undefined && (t.overdue || elapsed > expected);
+    const late = this.overdueIds().size;
+    let text = expected !== null && expected !== undefined
+      ? `Elapsed ${elapsed} min of ${expected} expected`
+      : `Elapsed ${elapsed} min (the plan gives no expected time)`;
+    if (over) text += ` — overdue by ${Math.max(elapsed - expected, 0)} min: hold, continue or go around?`;
+    if (late) text += ` · ${late} step${late === 1 ? '' : 's'} overdue`;
+    this.timing.textContent = text;
+    this.timing.className = `stage-timing${over || late ? ' overdue' : ''}`;
+  }
+
+  // Ids of the active stage's open steps that are past their expected time (server's verdict).
+  overdueIds() {
+    const t = this.stage && this.stage.status === 'active' ? this.stage.timing : null;
+    const ids = new Set((t && t.overdue_steps) || []);
+    for (const s of (this.stage && this.stage.steps) || []) {
+      if (s.status === 'done' || s.status === 'skipped') ids.delete(s.id);
+    }
+    return ids;
   }
 
   // Re-render one step if it is on screen (the caller has already merged it into the document).
@@ -106,8 +151,11 @@ export class Checklist {
     if (ui.msg && ui.msg.version !== undefined && step.version > ui.msg.version) ui.msg = null;
     const focusedAction = c.el.contains(document.activeElement) ? document.activeElement.dataset.action : null;
 
-    c.el.className = `step status-${step.status}${step.critical ? ' critical' : ''}${ui.busy ? ' busy' : ''}`;
-    c.el.setAttribute('aria-label', `Step ${number}: ${step.title}, ${statusWord(step.status)}${step.critical ? ', critical' : ''}`);
+    const overdue = this.overdueIds().has(step.id);
+    const awaiting = step.status === 'awaiting_confirmation';
+    const mine = Boolean(step.by && step.by.sub === this.opts.me.sub);
+    c.el.className = `step status-${step.status}${step.critical ? ' critical' : ''}${overdue ? ' overdue' : ''}${ui.busy ? ' busy' : ''}`;
+    c.el.setAttribute('aria-label', `Step ${number}: ${step.title}, ${statusWord(step.status)}${step.critical ? ', critical' : ''}${overdue ? ', overdue' : ''}`);
 
     const tickable = can.tick && (step.status === 'pending' || step.status === 'failed');
     const box = tickable
@@ -121,12 +169,13 @@ export class Checklist {
         onclick: () => this.act(step.id, 'tick', ''),
       }, h('span', { 'aria-hidden': 'true' }, step.status === 'failed' ? '!' : ''))
       : h('span', { class: 'tick-box readonly', 'aria-hidden': 'true' },
-        step.status === 'done' ? '✓' : step.status === 'skipped' ? '–' : step.status === 'failed' ? '!' : '');
+        step.status === 'done' ? '✓' : step.status === 'skipped' ? '–' : step.status === 'failed' ? '!' : awaiting ? '½' : '');
 
     const head = h('div', { class: 'step-head' },
       h('span', { class: 'step-num' }, String(number)),
       h('h3', { class: 'step-title' }, step.title),
       step.critical ? h('span', { class: 'badge critical-badge' }, '⚠ Critical') : null,
+      overdue ? h('span', { class: 'badge overdue-badge' }, 'Overdue') : null,
       h('span', { class: `badge step-status status-${step.status}` }, statusWord(step.status)));
     const meta = h('p', { class: 'step-meta' },
       step.owner_team ? h('span', { class: 'team' }, step.owner_team) : null,
@@ -154,13 +203,32 @@ export class Checklist {
         who ? h('p', { class: 'step-who' }, who) : null));
 
     const buttons = [];
+    if (can.tick && awaiting) {
+      // Challenge and response: one click for the second person; the first is told why not.
+      buttons.push(mine
+        ? [h('button', {
+          type: 'button',
+          class: 'btn btn-small',
+          dataset: { action: 'confirm' },
+          disabled: true,
+          'aria-label': `Confirm step ${number}: ${step.title} (someone else must confirm)`,
+        }, 'Confirm'), h('span', { class: 'confirm-hint' }, 'someone else must confirm')]
+        : h('button', {
+          type: 'button',
+          class: 'btn btn-small btn-primary',
+          dataset: { action: 'confirm' },
+          disabled: ui.busy,
+          'aria-label': `Confirm step ${number}: ${step.title}`,
+          onclick: () => this.act(step.id, 'confirm', ''),
+        }, 'Confirm'));
+    }
     if (tickable) {
       buttons.push(this.button(step, 'note', 'Tick with note…', `Tick step ${number} with a note`));
     }
     if (can.tick && (step.status === 'pending' || step.status === 'failed')) {
       buttons.push(this.button(step, 'skip', 'Skip…', `Skip step ${number}`));
     }
-    if (can.tick && step.status === 'pending') {
+    if (can.tick && (step.status === 'pending' || awaiting)) {
       buttons.push(this.button(step, 'fail', 'Failed…', `Mark step ${number} failed`));
     }
     if (can.untick && step.status !== 'pending') {
@@ -188,9 +256,18 @@ export class Checklist {
 
   whoText(step) {
     if (!step.by || !step.at) return step.note ? `Note: ${step.note}` : '';
-    const verb = { done: 'Ticked', skipped: 'Skipped', failed: 'Marked failed', pending: 'Unticked' }[step.status] || statusWord(step.status);
     const name = step.by.name || step.by.sub;
-    return `${verb} by ${name} at ${hms(step.at)}${step.note ? ` — ${step.note}` : ''}`;
+    const note = step.note ? ` — ${step.note}` : '';
+    if (step.status === 'awaiting_confirmation') {
+      return `Awaiting confirmation — ticked by ${name} at ${hms(step.at)}${note}`;
+    }
+    const verb = { done: 'Ticked', skipped: 'Skipped', failed: 'Marked failed', pending: 'Unticked' }[step.status] || statusWord(step.status);
+    let text = `${verb} by ${name} at ${hms(step.at)}${note}`;
+    if (step.status === 'done' && step.confirmed_by) {
+      text += `; confirmed by ${step.confirmed_by.name || step.confirmed_by.sub} at ${hms(step.confirmed_at)}`;
+      if (step.confirm_note) text += ` — ${step.confirm_note}`;
+    }
+    return text;
   }
 
   button(step, kind, text, label) {
@@ -278,7 +355,7 @@ export class Checklist {
     const c = this.cards.get(id);
     const ui = this.uiOf(id);
     if (!c || ui.busy) return;
-    const body = action === 'tick' ? (text ? { note: text } : {})
+    const body = action === 'tick' || action === 'confirm' ? (text ? { note: text } : {})
       : action === 'untick' ? (text ? { reason: text } : {})
         : action === 'skip' ? { reason: text } : { note: text };
     ui.busy = true;
@@ -347,6 +424,11 @@ export class Checklist {
       this.act(id, 'tick', '');
       return true;
     }
+    if ((key === 'x' || key === ' ') && can.tick && st === 'awaiting_confirmation'
+      && !(c.step.by && c.step.by.sub === this.opts.me.sub)) {
+      this.act(id, 'confirm', '');
+      return true;
+    }
     if (key === 'n' && can.tick && (st === 'pending' || st === 'failed')) {
       this.openForm(id, 'note');
       return true;
@@ -355,7 +437,7 @@ export class Checklist {
       this.openForm(id, 'skip');
       return true;
     }
-    if (key === 'f' && can.tick && st === 'pending') {
+    if (key === 'f' && can.tick && (st === 'pending' || st === 'awaiting_confirmation')) {
       this.openForm(id, 'fail');
       return true;
     }

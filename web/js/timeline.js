@@ -20,17 +20,62 @@ const VERBS = {
   'migration.landed': 'landed the migration',
   'migration.closed': 'closed the migration',
   'stage.complete': 'completed the stage',
+  'stage.update': 'changed the stage',
+  'step.overdue': 'flagged as overdue',
+  'stage.overdue': 'flagged the stage as overdue',
+  'signoff.create': 'signed',
+  'signoff.override': 'overrode a sign-off',
+  'gate.override': 'overrode a gate',
+  'briefing.create': 'called a briefing',
+  'briefing.ack': 'acknowledged the plan',
+  'feedback.create': 'gave feedback',
+  'feedback.resolve': 'resolved feedback',
 };
+
+// The stage key at the end of a target such as "migrations/m/stages/inflight".
+function stageKey(ev, obj) {
+  if (obj.key || obj.stage) return obj.key || obj.stage;
+  const m = /\/stages\/([^/]+)/.exec(typeof ev.target === 'string' ? ev.target : '');
+  return m ? m[1] : '';
+}
+
+const clip = (s, n = 100) => (s && s.length > n ? `${s.slice(0, n - 1)}…` : s || '');
 
 // One line of text for an audit event; stageTitle(key) names stages.
 export function describe(ev, stageTitle) {
   const verb = VERBS[ev.action] || ev.action;
   const obj = ev.after || ev.before || {};
-  if (ev.action && ev.action.startsWith('step.') && obj.title) return `${verb} “${obj.title}”`;
-  if (ev.action === 'stage.complete') {
-    const key = obj.key || obj.stage || (typeof ev.target === 'string' ? ev.target.split('/').pop() : '');
-    return `completed ${stageTitle(key) || key}`;
+  const stage = () => {
+    const key = stageKey(ev, obj);
+    return stageTitle(key) || key;
+  };
+  switch (ev.action) {
+    case 'step.overdue':
+      return `“${obj.title || 'a step'}” is past its expected time`;
+    case 'stage.overdue':
+      return `${stage()} is past its expected ${obj.expected_minutes ?? '?'} min`;
+    case 'stage.complete':
+      return `completed ${stage()}`;
+    case 'stage.update':
+      return `changed the go/no-go requirements of ${stage()}`;
+    case 'signoff.create':
+      return `signed ${obj.decision === 'no_go' ? 'no-go' : 'go'} for ${obj.team} on ${stage()}`;
+    case 'signoff.override':
+      return `overrode ${obj.team}'s ${obj.decision === 'no_go' ? 'no-go' : 'go'} on ${stage()}`;
+    case 'gate.override':
+      return obj.kind === 'start' ? 'overrode the start gate' : `overrode the gate of ${stage()}`;
+    case 'briefing.create':
+      return `called the briefing “${obj.title || ''}”`;
+    case 'briefing.ack':
+      return `acknowledged the plan for ${obj.team}${obj.plan_rev ? ` (rev ${obj.plan_rev})` : ''}`;
+    case 'feedback.create':
+      return `gave feedback: “${clip(obj.text)}”`;
+    case 'feedback.resolve':
+      return `resolved feedback: “${clip(obj.text)}”`;
+    default:
+      break;
   }
+  if (ev.action && ev.action.startsWith('step.') && obj.title) return `${verb} “${obj.title}”`;
   return verb;
 }
 
@@ -79,7 +124,9 @@ export class Timeline {
 
   item(ev) {
     const who = (ev.actor && (ev.actor.name || ev.actor.sub)) || 'system';
-    const cls = `tl-item tl-${String(ev.action || '').replace(/[^a-z_]/g, '-')}`;
+    const action = String(ev.action || '');
+    const alert = action.endsWith('.overdue') || action.endsWith('.override') ? ' tl-alert' : '';
+    const cls = `tl-item tl-${action.replace(/[^a-z_]/g, '-')}${alert}`;
     return h('li', { class: cls, dataset: { seq: String(ev.seq) } },
       h('time', { datetime: ev.at || '', class: 'tl-time' }, hms(ev.at)),
       h('span', { class: 'tl-text' },
