@@ -228,11 +228,21 @@ static void test_dev_demo_loads_examples(void **state)
     h_resp r;
     h_req(s, "GET", "/api/migrations", viewer, NULL, 0, NULL, &r);
     H_EXPECT(&r, 200);
+    /* both example plans: the first seed's MSK replacement and the second seed's cutover */
     json_t *items = json_object_get(r.json, "items");
-    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(json_array_size(items), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")),
                         "msk-cluster-replacement");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "id")),
+                        "mysql-to-dynamodb");
     h_resp_free(&r);
+    /* the demo has no flag system: its switches are there, their flag calls are not */
+    json_t *dyn = h_get_migration(s, viewer, "mysql-to-dynamodb");
+    json_t *sws = json_object_get(dyn, "switches");
+    assert_int_equal(json_array_size(sws), 2);
+    for (size_t k = 0; k < json_array_size(sws); k++)
+        assert_false(json_is_true(json_object_get(json_array_get(sws, k), "has_action")));
+    json_decref(dyn);
     json_t *m = h_get_migration(s, viewer, "msk-cluster-replacement");
     size_t steps = 0, i;
     json_t *st;
@@ -255,7 +265,7 @@ static void test_dev_demo_loads_examples(void **state)
     }
     h_req(s, "GET", "/api/migrations", viewer, NULL, 0, NULL, &r);
     H_EXPECT(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
     h_resp_free(&r);
     free(viewer);
     free(demo);
