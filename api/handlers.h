@@ -83,4 +83,18 @@ void api_webhook_deliveries(api_call *c);
 void api_migration_report(api_call *c);
 void api_migration_archive(api_call *c);
 
+/* plan.c: GET /api/migrations/{mid}/plan (plans as code) */
+void api_migration_plan(api_call *c);
+
+/* templates.c: /api/templates, /api/templates/{tid}[/instantiate] */
+void api_templates_create(api_call *c);
+void api_templates_list(api_call *c);
+void api_template_get(api_call *c);
+void api_template_delete(api_call *c);
+void api_template_instantiate(api_call *c);
+
+/* switches.c: /api/migrations/{mid}/switches, .../switches/{name}/revert */
+void api_switches_list(api_call *c);
+void api_switch_revert(api_call *c);
+
 #endif

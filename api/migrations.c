@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/doc_cache.h"
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "core/flight.h"
@@ -85,12 +86,22 @@ void api_migrations_create(api_call *c)
     api_reply_created(c, doc, location, api_doc_version(doc));
 }
 
-/* GET /api/migrations/{mid}: the whole document, stages with their steps */
+/* GET /api/migrations/{mid}: the whole document, stages with their steps.
+ * A cheap read of the document's stamp (version and clock) comes first: a client that has this
+ * version gets 304 without anything being built, and a document rendered for the same stamp is
+ * sent again as it is (doc_cache.h). Only a miss builds, renders and keeps the document. */
 void api_migration_get(api_call *c)
 {
+    const char *mid = c->params[0];
+    fd_doc_stamp stamp;
+    if (api_doc_cache_reply(c, mid, 0, &stamp))
+        return;
     json_t *doc = NULL;
-    fd_err e = flight_get(c->st, &c->ctx, c->params[0], &doc);
-    reply_migration(c, e, doc);
+    fd_err e = flight_get(c->st, &c->ctx, mid, &doc);
+    if (e == FD_OK)
+        api_doc_cache_reply_built(c, mid, 0, &stamp, doc);
+    else
+        reply_migration(c, e, doc);
 }
 
 /* PATCH /api/migrations/{mid} {title?, description?, ...}, If-Match honoured by core */

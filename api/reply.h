@@ -24,6 +24,21 @@ int api_http_status(fd_err e);
  * Adds Idempotent-Replayed: true when c->ctx.replayed. */
 void api_reply_json(api_call *c, int status, json_t *body, int64_t etag_version);
 
+/* The same for a document already rendered (api_json_render; the final newline included):
+ * `text` must stay valid until the request is disposed (pool memory, or shared memory linked to
+ * the pool with h2o_mem_link_shared). */
+void api_reply_json_text(api_call *c, int status, h2o_iovec_t text, int64_t etag_version);
+
+/* Answer 304 Not Modified (with the ETag) when this is a GET/HEAD whose If-None-Match names
+ * etag_version, and return 1; otherwise send nothing and return 0. Lets a handler that knows
+ * the version cheaply skip building the document. */
+int api_reply_not_modified(api_call *c, int64_t etag_version);
+
+/* `doc` (borrowed) as the exact bytes api_reply_json would send (compact, final newline), in
+ * h2o shared memory with one reference owned by the caller (h2o_mem_release_shared), *len
+ * bytes, not NUL-terminated. NULL when it cannot be serialised or memory runs out. */
+char *api_json_render(const json_t *doc, size_t *len);
+
 /* 201 Created with Location (copied), ETag as above. */
 void api_reply_created(api_call *c, json_t *body, const char *location, int64_t etag_version);
 
@@ -36,6 +51,11 @@ void api_reply_error(api_call *c, fd_err e, fd_problem *p);
 
 /* The same for requests that never reached a handler (router, auth): extra stolen, may be NULL. */
 void api_reply_problem(h2o_req_t *req, fd_err e, const char *detail, json_t *extra);
+
+/* Start and send a response whose status and headers are set already and whose body is `bufs`
+ * (pool memory); nothing for HEAD. Every reply above ends here, unless api/barrier.c holds it
+ * until its change is durable, and then sends it with this. */
+void api_reply_send_rendered(h2o_req_t *req, h2o_iovec_t *bufs, size_t nbufs);
 
 /*
  * Parse the request body as one JSON object and check it against `fields` (see core/check.h).

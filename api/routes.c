@@ -66,5 +66,14 @@ const api_route api_routes[] = {
     {"DELETE", "/api/webhooks/{id}", api_webhook_delete, 0},
     {"GET", "/api/webhooks/{id}/deliveries", api_webhook_deliveries, 0},
 
+    {"GET", "/api/migrations/{mid}/plan", api_migration_plan, 0},
+    {"POST", "/api/templates", api_templates_create, 0},
+    {"GET", "/api/templates", api_templates_list, 0},
+    {"GET", "/api/templates/{tid}", api_template_get, 0},
+    {"DELETE", "/api/templates/{tid}", api_template_delete, 0},
+    {"POST", "/api/templates/{tid}/instantiate", api_template_instantiate, 0},
+    {"GET", "/api/migrations/{mid}/switches", api_switches_list, 0},
+    {"POST", "/api/migrations/{mid}/switches/{name}/revert", api_switch_revert, 0},
+
     {NULL, NULL, NULL, 0},
 };

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include "api/doc_cache.h"
 #include "api/handlers.h"
 #include "api/reply.h"
 #include "core/flight.h"
@@ -76,10 +77,17 @@ void api_step_get(api_call *c)
 {
     int64_t sid;
     json_t *step = NULL;
+    fd_doc_stamp stamp;
     if (step_id_or_reply(c, &sid) != 0)
         return;
+    /* a step is part of its migration's document: the migration's stamp vouches for it */
+    if (api_doc_cache_reply(c, c->params[0], sid, &stamp))
+        return;
     fd_err e = flight_get_step(c->st, &c->ctx, c->params[0], sid, &step);
-    reply_step(c, e, step);
+    if (e == FD_OK)
+        api_doc_cache_reply_built(c, c->params[0], sid, &stamp, step);
+    else
+        reply_step(c, e, step);
 }
 
 /* PATCH /api/migrations/{mid}/steps/{sid} {StepInput fields, position?}, If-Match honoured */

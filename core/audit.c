@@ -6,6 +6,7 @@
  * same way, so anyone can recompute it from an export. Events hold only strings, integers,
  * booleans and null (no reals), so dumping a parsed event gives back the same bytes. */
 #include "audit.h"
+#include "audit_csv.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -14,9 +15,11 @@
 
 #include "store_internal.h"
 #include "timefmt.h"
+#include "webhook.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 #define PAGE_ROWS 256
+#define WALK_SPAN 4096 /* seqs one page of a walking export may cover */
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* hex(SHA-256(data)) into out[FD_HASH_HEX]; 0 or -1. */
@@ -111,6 +114,9 @@ fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, cons
     if (text == NULL)
         goto done;
     e = store_audit_insert(st, seq, migration, now, action, prev, hash, text, strlen(text));
+    /* the webhook deliveries of the event commit with it, or not at all */
+    if (e == FD_OK)
+        e = webhook_enqueue_tx(st, seq, migration, action, text, strlen(text), NULL);
 done:
     json_decref(ev);
     free(canonical);
@@ -319,76 +325,8 @@ typedef struct export_state {
     int failed;
 } export_state;
 
-/* Spreadsheets run cells that start with = + - @ (and tab/CR) as formulas: a note such as
- * "=HYPERLINK(...)" in a CSV opened in a spreadsheet would execute. Such cells get a leading
- * apostrophe (the OWASP advice). Only the CSV export does this; JSON and NDJSON stay verbatim
- * because their hashes must verify. */
-static int csv_cell(fd_buf *b, const char *s, int last)
-{
-    int r = 0;
-    if (s == NULL)
-        s = "";
-    int guard =
-        s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        r |= fd_buf_puts(b, "\"");
-    if (guard)
-        r |= fd_buf_puts(b, "'");
-    for (const char *p = s; *p; p++) {
-        const char *q = strchr(p, '"');
-        if (q == NULL) {
-            r |= fd_buf_puts(b, p);
-            break;
-        }
-        r |= fd_buf_append(b, p, (size_t)(q - p + 1));
-        r |= fd_buf_puts(b, "\""); /* RFC 4180: a quote inside a quoted cell is doubled */
-        p = q;
-    }
-    if (quote)
-        r |= fd_buf_puts(b, "\"");
-    r |= fd_buf_puts(b, last ? "\r\n" : ",");
-    return r;
-}
-
 static const char CSV_HEADER[] = "seq,at,migration,actor_sub,actor_name,actor_role,source,action,"
                                  "target,note,request_id,before,after,prev_hash,hash\r\n";
-
-static int csv_row(fd_buf *b, const store_audit_row *row)
-{
-    json_t *ev = json_loadb(row->event, row->len, 0, NULL);
-    if (ev == NULL)
-        return -1;
-    json_t *actor = json_object_get(ev, "actor");
-    char seq[24];
-    snprintf(seq, sizeof seq, "%lld", (long long)row->seq);
-    char *before = json_dumps(json_object_get(ev, "before"), DUMP_FLAGS | JSON_ENCODE_ANY);
-    char *after = json_dumps(json_object_get(ev, "after"), DUMP_FLAGS | JSON_ENCODE_ANY);
-    const char *cells[] = {
-        seq,
-        json_string_value(json_object_get(ev, "at")),
-        json_string_value(json_object_get(ev, "migration")),
-        json_string_value(json_object_get(actor, "sub")),
-        json_string_value(json_object_get(actor, "name")),
-        json_string_value(json_object_get(actor, "role")),
-        json_string_value(json_object_get(ev, "source")),
-        json_string_value(json_object_get(ev, "action")),
-        json_string_value(json_object_get(ev, "target")),
-        json_string_value(json_object_get(ev, "note")),
-        json_string_value(json_object_get(ev, "request_id")),
-        before && strcmp(before, "null") != 0 ? before : NULL,
-        after && strcmp(after, "null") != 0 ? after : NULL,
-        row->prev_hash,
-        row->hash,
-    };
-    int n = (int)(sizeof cells / sizeof cells[0]), r = 0;
-    for (int i = 0; i < n; i++)
-        r |= csv_cell(b, cells[i], i == n - 1);
-    free(before);
-    free(after);
-    json_decref(ev);
-    return r;
-}
 
 static int export_row(void *arg, const store_audit_row *row)
 {
@@ -404,7 +342,7 @@ static int export_row(void *arg, const store_audit_row *row)
         r |= fd_buf_puts(x->out, "\n");
         break;
     case FD_AUDIT_CSV:
-        r |= csv_row(x->out, row);
+        r |= audit_csv_row(x->out, row); /* audit_csv.c */
         break;
     }
     if (r != 0) {
@@ -458,17 +396,35 @@ fd_err audit_export_chunk(fd_store *st, audit_cursor *cur, fd_buf *out, size_t t
         cur->phase = 1;
     }
     /* keyset pages until the chunk holds `target` bytes (at least one event) or the snapshot
-     * is exhausted */
+     * is exhausted. A migration's export reads through the audit_migration index, one table
+     * lookup per event, until the events prove dense (at least half the seqs a page covered are
+     * the migration's, as in a long cutover); then it walks the table in seq order and skips
+     * the others' events, at most WALK_SPAN seqs a page, so a stretch of other events costs one
+     * short page and sends it back to the index. */
     export_state x = {.cur = cur, .out = out, .stop_at = start + target};
     for (;;) {
         int n = 0;
-        fd_err e = store_audit_page(st, cur->all ? STORE_AUDIT_ALL : STORE_AUDIT_MIGRATION,
-                                    cur->all ? NULL : cur->migration, cur->after, cur->until,
+        int64_t from = cur->after, until = cur->until, rows = cur->written;
+        store_audit_scope scope = cur->all    ? STORE_AUDIT_ALL
+                                  : cur->walk ? STORE_AUDIT_MIGRATION_WALK
+                                              : STORE_AUDIT_MIGRATION;
+        if (scope == STORE_AUDIT_MIGRATION_WALK && until - from > WALK_SPAN)
+            until = from + WALK_SPAN;
+        fd_err e = store_audit_page(st, scope, cur->all ? NULL : cur->migration, from, until,
                                     PAGE_ROWS, export_row, &x, &n);
         if (e != FD_OK || x.failed)
             return FD_E_INTERNAL;
+        int covered_all = !x.full && n < PAGE_ROWS; /* the page read its whole range */
+        if (!cur->all) {
+            int64_t span = (covered_all ? until : cur->after) - from;
+            cur->walk = span > 0 && (cur->written - rows) * 2 >= span;
+        }
         if (x.full)
             return FD_OK;
+        if (covered_all && until < cur->until) {
+            cur->after = until; /* a walk window ended, not the snapshot */
+            continue;
+        }
         if (n < PAGE_ROWS)
             break;
     }

@@ -22,6 +22,9 @@
  * and, for the go-around (rollback.h): rollback.arm rollback.armed rollback.disarmed
  * go_around.requested go_around.started go_around.merged go_around.failed go_around.expired
  * landing.reopen
+ * and, for plans as code and cutover switches (plans.h, switches.h): template.create
+ * template.delete (global chain) template.instantiate switch.move switch.revert switch.applied
+ * switch.failed
  */
 #ifndef FD_AUDIT_H
 #define FD_AUDIT_H
@@ -69,6 +72,8 @@ typedef struct audit_cursor {
     fd_audit_format format;
     int phase;            /* 0 header not written, 1 rows, 2 done */
     int64_t written;      /* events written so far */
+    int walk;             /* 1 while the migration's events are dense in the log: read it in seq
+                             order instead of through the index (audit.c, export) */
 } audit_cursor;
 
 /* mid NULL = all events. FD_E_NOT_FOUND when mid names no migration. */

@@ -25,6 +25,11 @@ static int buf_reserve(fd_buf *b, size_t extra)
     return 0;
 }
 
+int fd_buf_reserve(fd_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 int fd_buf_append(fd_buf *b, const char *s, size_t n)
 {
     if (buf_reserve(b, n) != 0)

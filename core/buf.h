@@ -17,6 +17,9 @@ typedef struct fd_buf {
 int fd_buf_append(fd_buf *b, const char *s, size_t n);
 int fd_buf_puts(fd_buf *b, const char *s);
 int fd_buf_printf(fd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Make room for `extra` more bytes (and the NUL) without changing the content, for writers that
+ * fill data[len..] themselves and then advance len (keeping data[len] == '\0'). */
+int fd_buf_reserve(fd_buf *b, size_t extra);
 /* Keep the allocation, forget the content. */
 void fd_buf_reset(fd_buf *b);
 /* Release the allocation. Safe on a zeroed buffer. */

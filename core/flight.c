@@ -17,6 +17,7 @@
 #include "mutate.h"
 #include "plan.h"
 #include "rollback.h"
+#include "switches.h"
 #include "timefmt.h"
 
 #define PAGE_MAX 200
@@ -74,6 +75,8 @@ fd_err flight_doc(fd_store *st, const char *mid, int with_steps, json_t **out)
         e = gates_decorate(st, *out);
     if (e == FD_OK)
         e = rollback_add_summary(st, *out);
+    if (e == FD_OK)
+        e = switches_add_summary(st, *out);
     if (e != FD_OK) {
         json_decref(*out);
         *out = NULL;
@@ -143,7 +146,7 @@ fd_err flight_list(fd_store *st, fd_ctx *ctx, const char *status, const char *cu
 
 /* ---- create ---- */
 
-static fd_err rule_create(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+fd_err flight_rule_create(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
 {
     const json_t *plan = args;
     plan_parts pp;
@@ -189,6 +192,8 @@ static fd_err rule_create(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
         if (e == FD_OK)
             e = store_stage_set_reqs(st, pp.mig.id, key, json_object_get(g, "signoffs"));
     }
+    if (e == FD_OK) /* switches, rules and the rollback PR to arm later (switches.h) */
+        e = switches_create(st, pp.mig.id, plan);
     if (e == FD_OK)
         e = flight_doc(st, pp.mig.id, 1, out);
     flight_target_mig(target, sizeof target, pp.mig.id);
@@ -201,7 +206,7 @@ done:
 
 fd_err flight_create(fd_store *st, fd_ctx *ctx, const json_t *plan, json_t **out)
 {
-    return core_mutate(st, ctx, rule_create, (void *)plan, out);
+    return core_mutate(st, ctx, flight_rule_create, (void *)plan, out);
 }
 
 /* ---- patch ---- */

@@ -27,7 +27,10 @@
  *    "by": {"sub": "alice", "name": "Alice"}|null, "at": "<time>"|null, "note": "..."|null,
  *    "version": 3,
  *    "confirmed_by": {"sub", "name"}|null, "confirmed_at": <time>|null,
- *    "confirm_note": "..."|null}          (the second person of a critical step)
+ *    "confirm_note": "..."|null,          (the second person of a critical step)
+ *    "switch": {"name": "reads", "position": "50% dynamodb"}|null (a switch step: done, it moves
+ *              the switch, rules allowing; switches.h),
+ *    "verifies": "row-counts"|null (what the step verifies, for the switch rules)}
  *   A critical step ticked by one person is "awaiting_confirmation" (by/at name them) until a
  *   different engineer confirms it (flight_confirm_step); then it is "done".
  *
@@ -59,7 +62,9 @@
  *    "start_gate": null, or in draft {"satisfied", "stage", "briefings", "plan_rev", "missing",
  *                  "unresolved_feedback", "signoffs_missing"} (see flight_start_override),
  *    "gate_overrides": [{"kind": "start"|"complete", "stage", "reason", "missing",
- *                        "by": {"sub", "name"}, "at"}]}
+ *                        "by": {"sub", "name"}, "at"}],
+ *    "switches": [Switch (switches.h, without history)]: each cutover switch with its position,
+ *                whether the flag system applied it, who moved it and when}
  *
  * Plan (body of flight_create; unknown fields refused, every error names its JSON path):
  *   {"id": slug, "title": 1-200, "description"?: string, "owner_team": existing team slug,
@@ -71,9 +76,15 @@
  *                 "allow_shared_signers"?: bool (default false),
  *                 "expected_minutes"?: 0..10080}]
  *               (default: takeoff "Take-off", inflight "In-flight", landing "Landing",
- *                shutdown "Shutdown", no steps)}
+ *                shutdown "Shutdown", no steps),
+ *    "rollback"?: {repo, pr, merge_method?, requires_second_lead?} (kept for arming later),
+ *    "switches"?: [{name, title, positions, action?}], "rules"?: [{switch, beyond, requires}]}
+ *   (the whole format, every check: plan_lint.h and schema/plan.schema.json; the export that
+ *    creates the same plan again and templates: plans.h)
  * StepInput: {"title", "details"?, "owner_team"?: team slug, "command"?, "link"?: url,
- *             "expected_minutes"?: 0..10080, "critical"?: bool}
+ *             "expected_minutes"?: 0..10080, "critical"?: bool,
+ *             "switch"?: {"name": a switch of the plan, "position": one of its positions},
+ *             "verifies"?: slug}
  */
 #ifndef FD_FLIGHT_H
 #define FD_FLIGHT_H
@@ -97,6 +108,26 @@ fd_err flight_create(fd_store *st, fd_ctx *ctx, const json_t *plan, json_t **out
 
 /* The whole migration document, stages with steps. */
 fd_err flight_get(fd_store *st, fd_ctx *ctx, const char *mid, json_t **out);
+
+/*
+ * What the whole document of `mid` (flight_get) depends on, read without building it: equal
+ * stamps (all three members) mean byte-identical documents, so a reader may keep a rendered
+ * document and serve it again while the stamp stays (flight_stamp.c explains the clock).
+ *   version: the migration's version (its ETag); clock: which interval of the running stage's
+ *   clock the document shows (-1 when none runs); cacheable: 0 when the stamp cannot vouch for
+ *   the document (then build it).
+ * FD_E_NOT_FOUND when there is no such migration (no detail is set: call flight_get for the
+ * error the client should see). Reads one row; does not touch ctx.
+ */
+typedef struct fd_doc_stamp {
+    int64_t version;
+    int64_t clock;
+    int cacheable;
+} fd_doc_stamp;
+fd_err flight_doc_stamp(fd_store *st, const char *mid, fd_doc_stamp *out);
+
+/* The clock part of a stamp for a stage started at `started_at`, at `now` (both ms). */
+int64_t flight_stamp_clock(int64_t started_at, int64_t now);
 
 /* Keyset paging by id: {"items": [Migration without steps], "next_cursor": id|null}.
  * status: NULL for all, or one status to filter on. limit 1..200. */

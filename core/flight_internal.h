@@ -23,5 +23,8 @@ void flight_target_mig(char *out, size_t n, const char *mid);
 /* The Migration document of flight.h with its gates and timing (store_mig_doc + gates_decorate).
  * with_steps 0 gives list items. FD_E_NOT_FOUND when there is no such migration. */
 fd_err flight_doc(fd_store *st, const char *mid, int with_steps, json_t **out);
+/* The rule of flight_create (args: the plan), for callers that create a migration inside their
+ * own core_mutate (templates: template.c). Lead; audited migration.create. */
+fd_err flight_rule_create(fd_store *st, fd_ctx *ctx, void *args, json_t **out);
 
 #endif

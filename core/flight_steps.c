@@ -15,6 +15,7 @@
 #include "flight_internal.h"
 #include "mutate.h"
 #include "plan.h"
+#include "switches.h"
 
 #define TEXT_MAX 2000
 
@@ -84,6 +85,8 @@ static fd_err rule_add(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
         e = flight_refuse_read_only(ctx, &h);
     if (e == FD_OK) /* there is no step yet: If-Match names the migration */
         e = flight_if_match(ctx, h.version, "the migration");
+    if (e == FD_OK) /* a switch step names a switch and position of this migration */
+        e = switches_check_step_input(st, ctx, a->mid, a->body);
     if (e != FD_OK)
         return e;
     e = store_stage_get(st, a->mid, a->stage, &stage);
@@ -166,13 +169,18 @@ static fd_err rule_patch_step(fd_store *st, fd_ctx *ctx, void *args, json_t **ou
         e = plan_check_step(st, a->body, "", 1, &ctx->problem);
     if (e == FD_OK)
         e = editable_step(st, ctx, a, "edit steps", &old);
-    if (e != FD_OK)
+    if (e == FD_OK)
+        e = switches_check_step_input(st, ctx, a->mid, a->body);
+    if (e != FD_OK) {
+        json_decref(old);
         return e;
+    }
     cur = json_deep_copy(old);
 
     /* plan fields: a null clears an optional field; title and critical cannot be null */
-    static const char *const fields[] = {"title", "details",          "owner_team", "command",
-                                         "link",  "expected_minutes", "critical"};
+    static const char *const fields[] = {"title",    "details", "owner_team",
+                                         "command",  "link",    "expected_minutes",
+                                         "critical", "switch",  "verifies"};
     int plan_changed = 0;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         json_t *v = json_object_get(a->body, fields[i]);
@@ -380,6 +388,8 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     target_step(target, sizeof target, a->sid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, actions[act].audit, target, old, *out, text);
+    if (e == FD_OK) /* a switch step that is done moves its switch, if the rules allow */
+        e = switches_on_step(st, ctx, a->mid, *out);
 done:
     json_decref(old);
     return e;
@@ -447,6 +457,8 @@ static fd_err rule_confirm(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     target_step(target, sizeof target, a->sid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "step.confirm", target, old, *out, note);
+    if (e == FD_OK) /* a critical switch step moves its switch when the second person confirms */
+        e = switches_on_step(st, ctx, a->mid, *out);
 done:
     json_decref(old);
     return e;

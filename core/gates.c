@@ -44,6 +44,14 @@ fd_err gates_stage_hash(fd_store *st, const char *mid, const char *stage, char o
         json_t *p = json_object();
         for (size_t k = 0; k < sizeof plan_fields / sizeof plan_fields[0]; k++)
             json_object_set(p, plan_fields[k], json_object_get(step, plan_fields[k]));
+        /* a go approves the switch a step moves and what it verifies too; absent when unset,
+         * so the hash of a stage without them is what it always was */
+        static const char *const cutover[] = {"switch", "verifies"};
+        for (size_t k = 0; k < 2; k++) {
+            const json_t *v = json_object_get(step, cutover[k]);
+            if (v != NULL && !json_is_null(v))
+                json_object_set(p, cutover[k], (json_t *)v);
+        }
         json_array_append_new(plan, p);
     }
     content = json_pack("{s:o,s:O,s:b}", "steps", plan, "signoffs", reqs, "allow_shared_signers",

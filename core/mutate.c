@@ -1,9 +1,9 @@
 /* mutate.c - the unit of change: one transaction per mutation (see mutate.h).
  *
- * Group commit (issue 8) is a change to this file and store.c only: core_mutate would open a
- * SAVEPOINT inside a batch transaction instead of BEGIN, RELEASE it instead of COMMIT (moving
- * its queued events to the batch), ROLLBACK TO it on error, and answer the request only after
- * the batch COMMIT has flushed the events. The rules stay as they are. */
+ * With group commit on (store.h, store_batch.c) the same store_begin/commit/rollback calls are
+ * a SAVEPOINT inside the server's batch transaction, its RELEASE, and ROLLBACK TO it: a refused
+ * mutation undoes only itself, and its neighbours in the batch stay. The answer then waits
+ * until the batch is durable (api/barrier.c); the rules stay as they are. */
 #include "mutate.h"
 
 #include <stdlib.h>
@@ -52,8 +52,10 @@ fd_err core_mutate(fd_store *st, fd_ctx *ctx, core_rule_fn fn, void *args, json_
     if (ctx->idem_key != NULL && (ctx->idem_key[0] == '\0' || strlen(ctx->idem_key) > IDEM_KEY_MAX))
         return fd_fail(&ctx->problem, FD_E_INVALID, "Idempotency-Key",
                        "the Idempotency-Key must have 1-%d characters", IDEM_KEY_MAX);
-    if (store_begin(st) != FD_OK) {
-        e = fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "begin: %s", store_last_error(st));
+    e = store_begin(st);
+    if (e != FD_OK) { /* FD_E_UNAVAILABLE: the batch is away being committed; retry */
+        e = fd_fail(&ctx->problem, e == FD_E_UNAVAILABLE ? e : FD_E_INTERNAL, NULL, "begin: %s",
+                    store_last_error(st));
         goto done;
     }
 

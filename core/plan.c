@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "plan_lint.h"
 #include "timefmt.h"
 
 #define PATH_MAX_LEN 160
@@ -18,6 +19,10 @@ static const check_field plan_fields[] = {
     {"window", CHECK_OBJECT, 0, 0, 0},
     {"dashboards", CHECK_ARRAY, 0, 0, 50},
     {"stages", CHECK_ARRAY, 0, 0, 32},
+    /* plans as code: checked in full by plan_lint (plan_lint.h), stored by flight.c */
+    {"rollback", CHECK_OBJECT, 0, 0, 0},
+    {"switches", CHECK_ARRAY, 0, 0, 16},
+    {"rules", CHECK_ARRAY, 0, 0, 64},
     {NULL, 0, 0, 0, 0},
 };
 
@@ -55,6 +60,7 @@ static const check_field signoff_req_fields[] = {
     {"title", CHECK_STRING, title_required, 1, 200}, {"details", CHECK_STRING, 0, 0, 10000},       \
         {"owner_team", CHECK_SLUG, 0, 0, 0}, {"command", CHECK_STRING, 0, 0, 10000},               \
         {"link", CHECK_URL, 0, 0, 0}, {"expected_minutes", CHECK_INT, 0, 0, 10080},                \
+        {"switch", CHECK_OBJECT, 0, 0, 0}, {"verifies", CHECK_SLUG, 0, 0, 0},                      \
     {                                                                                              \
         "critical", CHECK_BOOL, 0, 0, 0                                                            \
     }
@@ -295,7 +301,11 @@ static fd_err check_stages(fd_store *st, const json_t *arr, const json_t *teams,
 fd_err plan_check(fd_store *st, const json_t *plan, plan_parts *out, fd_problem *p)
 {
     memset(out, 0, sizeof *out);
-    fd_err e = check_object(plan, plan_fields, "", p);
+    /* the whole format (switches, rules, rollback included): the first of all errors */
+    fd_err e = plan_lint_first(st, plan, "", p);
+    if (e != FD_OK)
+        return e;
+    e = check_object(plan, plan_fields, "", p);
     if (e != FD_OK)
         return e;
     out->mig.id = check_str(plan, "id", NULL);

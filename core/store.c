@@ -22,8 +22,9 @@ extern const char *const fd_migrations_texts[];
 
 fd_err store_fail(fd_store *st, const char *what)
 {
+    sqlite3 *db = st->last != NULL ? st->last : st->db;
     snprintf(st->last_error, sizeof st->last_error, "%s: %s", what,
-             st->db ? sqlite3_errmsg(st->db) : "no database");
+             db ? sqlite3_errmsg(db) : "no database");
     return FD_E_INTERNAL;
 }
 
@@ -34,13 +35,19 @@ const char *store_last_error(fd_store *st)
 
 sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql)
 {
-    sqlite3_stmt *s = st->stmts[id];
+    /* Group commit: a plain read goes to the read connection (committed data only); units and
+     * whoever acts inside the open batch use the write connection (store_batch.c). */
+    int committed = store_batch_reads_committed(st);
+    sqlite3 *db = committed ? st->rdb : st->db;
+    sqlite3_stmt **slot = committed ? &st->rstmts[id] : &st->stmts[id];
+    sqlite3_stmt *s = *slot;
+    st->last = db;
     if (s == NULL) {
-        if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
             store_fail(st, "prepare");
             return NULL;
         }
-        st->stmts[id] = s;
+        *slot = s;
         return s;
     }
     sqlite3_reset(s);
@@ -114,7 +121,10 @@ static int pragma_int(fd_store *st, const char *sql)
 {
     sqlite3_stmt *s = NULL;
     int v = -1;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    /* with group commit the write connection may be with the committing thread (/healthz asks
+     * for the schema version while serving): read through the read connection then */
+    sqlite3 *db = st->batch.on ? st->rdb : st->db;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
         v = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     return v;
@@ -236,6 +246,8 @@ void store_close(fd_store *st)
         return;
     if (st->in_tx)
         store_rollback(st);
+    store_batch_disable(st); /* commits an open batch: nobody was answered, nothing is lost */
+    json_decref(st->hooks);
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(st->stmts[i]);
     /* fold the WAL back into the database file, so a copied file is complete on its own */
@@ -335,7 +347,7 @@ const double store_stats_seconds_bounds[STORE_STATS_SECONDS_BUCKETS] = {
 const double store_stats_batch_bounds[STORE_STATS_BATCH_BUCKETS] = {1,  2,   4,   8,   16,  32,
                                                                     64, 128, 256, 512, 1024};
 
-static double stats_clock(void)
+double store_stats_clock(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -344,7 +356,7 @@ static double stats_clock(void)
 
 /* One durable commit of `units` mutations that took `seconds`. Group commit calls this once per
  * batch, which is what makes the batch-size histogram say something. */
-static void stats_record_commit(fd_store *st, int units, double seconds)
+void store_stats_record_commit(fd_store *st, int units, double seconds)
 {
     fd_store_stats *s = &st->stats;
     int i = 0;
@@ -366,10 +378,10 @@ void store_stats(fd_store *st, fd_store_stats *out)
 
 /* ---- transactions and the event queue ----
  *
- * One mutation is one transaction today (mutate.c). Group commit (several mutations in one
- * transaction, each in its own SAVEPOINT) changes store_begin/store_commit/store_rollback into
- * savepoint operations on a batch transaction, and moves the queue flush to the batch COMMIT;
- * the rules do not change. */
+ * Outside batch mode one mutation is one transaction (mutate.c): BEGIN IMMEDIATE ... COMMIT, and
+ * the events go to the sink right after the COMMIT. In batch mode (group commit, store_batch.c)
+ * the same three calls become SAVEPOINT / RELEASE / ROLLBACK TO inside the batch transaction, and
+ * the events wait in the queue for the batch COMMIT; the rules do not change. */
 
 fd_err store_begin(fd_store *st)
 {
@@ -377,6 +389,8 @@ fd_err store_begin(fd_store *st)
         snprintf(st->last_error, sizeof st->last_error, "a transaction is already open");
         return FD_E_INTERNAL;
     }
+    if (st->batch.on)
+        return store_batch_unit_begin(st);
     if (store_exec_stmt(st, store_stmt(st, S_BEGIN, "BEGIN IMMEDIATE"), "begin") != FD_OK)
         return FD_E_INTERNAL;
     st->in_tx = 1;
@@ -385,13 +399,21 @@ fd_err store_begin(fd_store *st)
 
 fd_err store_commit(fd_store *st)
 {
-    double t0 = stats_clock();
+    if (st->batch.on)
+        return store_batch_unit_release(st);
+    double t0 = store_stats_clock();
     if (store_exec_stmt(st, store_stmt(st, S_COMMIT, "COMMIT"), "commit") != FD_OK) {
         st->stats.commit_errors++;
         return FD_E_INTERNAL;
     }
-    stats_record_commit(st, 1, stats_clock() - t0);
+    store_stats_record_commit(st, 1, store_stats_clock() - t0);
     st->in_tx = 0;
+    store_queue_flush(st);
+    return FD_OK;
+}
+
+void store_queue_flush(fd_store *st)
+{
     /* Only now are the events true: hand them on in the order they were written. The queue is
      * detached first, so a sink that itself writes (a webhook delivery queue) starts a fresh
      * transaction with a fresh queue instead of pulling this one from under our feet. */
@@ -413,14 +435,30 @@ fd_err store_commit(fd_store *st)
     } else {
         free(q);
     }
-    return FD_OK;
+}
+
+void store_queue_truncate(fd_store *st, size_t from)
+{
+    for (size_t i = from; i < st->nqueue; i++) {
+        free(st->queue[i].migration);
+        free(st->queue[i].action);
+        free(st->queue[i].json);
+    }
+    if (from < st->nqueue)
+        st->nqueue = from;
 }
 
 void store_rollback(fd_store *st)
 {
+    if (st->batch.on) { /* only the unit at hand: the batch's other units stay */
+        store_batch_unit_rollback(st);
+        return;
+    }
     queue_clear(st);
     if (!st->in_tx)
         return;
+    json_decref(st->hooks); /* the webhooks cached in the transaction may be gone with it */
+    st->hooks = NULL;
     store_exec_stmt(st, store_stmt(st, S_ROLLBACK, "ROLLBACK"), "rollback");
     st->in_tx = 0;
 }

@@ -89,6 +89,81 @@ void store_stats(fd_store *st, fd_store_stats *out);
 fd_err store_backup(fd_store *st, const char *dst_path, int pages_per_step, int pause_ms,
                     int64_t *pages, fd_problem *p);
 
+/* ---- group commit (store_batch.c) ----
+ *
+ * Without it (CLI commands, tests, FLIGHTDECK_GROUP_COMMIT=0) every unit of change (core_mutate)
+ * is its own transaction, committed (fsync) before core_mutate returns.
+ *
+ * With it (the server), units are SAVEPOINTs inside one batch transaction on the write
+ * connection: a refused unit rolls back to its savepoint and takes nothing of its neighbours
+ * with it. The server commits the batch on another thread (store_batch_detach, then
+ * store_batch_commit_run there, then store_batch_end back on the loop), so many requests share
+ * one fsync and the loop never waits for the disk. Meanwhile plain reads go to a second,
+ * read-only connection that sees committed data only (one snapshot between two batch ends), so
+ * they are never blocked by a commit and never see half a batch. Whoever runs a unit, or reads
+ * on behalf of a request that will write (store_batch_touch), reads on the write connection
+ * instead and sees the batch so far; its answer must then wait until the batch is durable:
+ * store_batch_take tells which batch to wait for.
+ *
+ * Thread rule: everything here runs on the loop thread, except store_batch_commit_run, which
+ * runs on the committing thread between store_batch_detach and store_batch_end; the loop does
+ * not touch the write connection in between (units wait: store_batch_writable).
+ */
+typedef struct store_batch_hooks {
+    /* A new batch was opened: arrange for store_batch_detach (or _finish) to be called soon,
+     * e.g. at the end of the current loop iteration. */
+    void (*opened)(void *arg);
+    /* A unit wants the write connection while the committing thread has it (a caller that did
+     * not wait for store_batch_writable): block until the commit is back and end it
+     * (store_batch_end). A safety net; the server routes writers around it. May be NULL. */
+    void (*wait)(void *arg);
+    void *arg;
+} store_batch_hooks;
+
+/* Switch batch mode on: open the read connection. FD_E_INVALID (nothing changes) for databases
+ * that cannot have a second connection (":memory:", a guest store_open_reader); FD_E_INTERNAL
+ * with p filled when the read connection cannot be opened. No transaction may be open. */
+fd_err store_batch_enable(fd_store *st, const store_batch_hooks *hooks, fd_problem *p);
+/* Back to one transaction per unit (the open batch, if any, is committed first, inline).
+ * Not while a batch is with the committing thread. */
+void store_batch_disable(fd_store *st);
+/* 1 in batch mode. */
+int store_batch_on(fd_store *st);
+/* 1 when a unit may begin now (the write connection is not with the committing thread). */
+int store_batch_writable(fd_store *st);
+/* The open batch (0: none) and how many units it holds (refused units do not count). */
+uint64_t store_batch_open_id(fd_store *st);
+int store_batch_units(fd_store *st);
+/* The activity at hand (a request that may write, a worker's result) acts inside the open batch:
+ * its reads see it, and store_batch_take will name it. store_batch_untouch forgets that (a new
+ * request that only reads). */
+void store_batch_touch(fd_store *st);
+void store_batch_untouch(fd_store *st);
+/* The batch the activity at hand ran units in or read from, if it is not durable yet, else 0;
+ * forgets it. An answer built on it must be held until that batch has ended. */
+uint64_t store_batch_take(fd_store *st);
+/* 1 when batch `id` has ended (durable or failed). */
+int store_batch_ended(fd_store *st, uint64_t id);
+
+/* Hand the open batch (*id; 0 and nothing happens when none is open) to the committer. 1: the
+ * batch holds units: run store_batch_commit_run (on any thread), then store_batch_end on the
+ * loop. 0: nothing to make durable (all its units were refused or replays, or SQLite lost the
+ * transaction): it was rolled back on the spot, no fsync; call store_batch_end right away. */
+int store_batch_detach(fd_store *st, uint64_t *id);
+/* COMMIT the detached batch: the fsync. On the committing thread; touches nothing but the write
+ * connection and the batch's result. */
+void store_batch_commit_run(fd_store *st);
+/* Back on the loop after store_batch_commit_run: record the statistics, move the read snapshot
+ * past the batch and hand its events to the sink in order. FD_OK: the batch is durable.
+ * FD_E_INTERNAL: it failed and nothing of it was applied (its events are dropped); the reason
+ * is in store_last_error. *id gets the batch. */
+fd_err store_batch_end(fd_store *st, uint64_t *id);
+/* Why the last batch failed to commit, for the log ("" when none has). */
+const char *store_batch_error(fd_store *st);
+/* detach + commit_run + end on the calling thread (shutdown; tests). FD_OK also when there was
+ * nothing to commit; *id as store_batch_detach (may be NULL). */
+fd_err store_batch_finish(fd_store *st, uint64_t *id);
+
 /* Call fn with the id of every migration that has audit events (each is one hash chain), in
  * order; fn returns 0 to go on. FD_OK, or FD_E_INTERNAL (database error, or fn returned != 0). */
 fd_err store_audit_chains(fd_store *st, int (*fn)(void *arg, const char *mid), void *arg);

@@ -87,6 +87,13 @@ fd_err store_audit_page(fd_store *st, store_audit_scope scope, const char *mid, 
                        "SELECT " PAGE_COLS " FROM audit WHERE migration = ?3"
                        " AND seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?4");
         break;
+    case STORE_AUDIT_MIGRATION_WALK:
+        /* "+migration": the unary plus keeps the planner off the audit_migration index, so the
+         * rows come from the table itself in rowid (seq) order */
+        s = store_stmt(st, S_AUDIT_PAGE_WALK,
+                       "SELECT " PAGE_COLS " FROM audit WHERE +migration = ?3"
+                       " AND seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?4");
+        break;
     case STORE_AUDIT_GLOBAL:
         s = store_stmt(st, S_AUDIT_PAGE_GLOBAL,
                        "SELECT " PAGE_COLS " FROM audit WHERE migration IS NULL"
@@ -102,7 +109,7 @@ fd_err store_audit_page(fd_store *st, store_audit_scope scope, const char *mid, 
         return FD_E_INTERNAL;
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int64(s, 2, until);
-    if (scope == STORE_AUDIT_MIGRATION)
+    if (scope == STORE_AUDIT_MIGRATION || scope == STORE_AUDIT_MIGRATION_WALK)
         store_bind_text(s, 3, mid);
     sqlite3_bind_int(s, 4, limit);
     int rc;

@@ -54,6 +54,9 @@ fd_err store_webhook_list(fd_store *st, int64_t after, int limit, json_t **items
 fd_err store_webhook_delete(fd_store *st, int64_t id);
 /* Every webhook as {id, events: [...], migration, format}: what event matching needs. */
 fd_err store_webhook_all(fd_store *st, json_t **items);
+/* The same list, cached in the store (borrowed: valid until the next store call that changes
+ * webhooks or rolls back). Read through the connection that writes: call inside a unit. */
+fd_err store_webhook_cached(fd_store *st, const json_t **items);
 
 /* ---- deliveries ---- */
 

@@ -9,7 +9,8 @@
 #define STEP_COLS                                                                                  \
     "id, migration, stage, position, title, details, owner_team, command, link,"                   \
     " expected_minutes, critical, status, by_sub, by_name, at, note, version,"                     \
-    " confirmed_by_sub, confirmed_by_name, confirmed_at, confirm_note"
+    " confirmed_by_sub, confirmed_by_name, confirmed_at, confirm_note,"                            \
+    " switch_name, switch_position, verifies"
 
 /* The Step document of flight.h from a row of STEP_COLS. */
 static json_t *step_doc(sqlite3_stmt *s)
@@ -45,6 +46,15 @@ static json_t *step_doc(sqlite3_stmt *s)
             json_pack("{s:o,s:o}", "sub", store_col_str(s, 17), "name", store_col_str(s, 18)));
     json_object_set_new(d, "confirmed_at", store_col_time(s, 19));
     json_object_set_new(d, "confirm_note", store_col_str(s, 20));
+    /* plans as code (0005): a switch step moves a switch when done; a verification step names
+     * what it verifies, for the switch rules */
+    if (sqlite3_column_type(s, 21) == SQLITE_NULL)
+        json_object_set_new(d, "switch", json_null());
+    else
+        json_object_set_new(
+            d, "switch",
+            json_pack("{s:o,s:o}", "name", store_col_str(s, 21), "position", store_col_str(s, 22)));
+    json_object_set_new(d, "verifies", store_col_str(s, 23));
     return d;
 }
 
@@ -585,7 +595,7 @@ fd_err store_step_doc(fd_store *st, const char *mid, int64_t sid, json_t **out)
     return e;
 }
 
-/* Bind the plan fields of a StepInput or Step document to ?3..?9. */
+/* Bind the plan fields of a StepInput or Step document to ?3..?12. */
 static void bind_step_plan(sqlite3_stmt *s, const json_t *in)
 {
     const json_t *v;
@@ -598,6 +608,10 @@ static void bind_step_plan(sqlite3_stmt *s, const json_t *in)
     if (json_is_integer(v))
         sqlite3_bind_int64(s, 8, json_integer_value(v));
     sqlite3_bind_int(s, 9, json_is_true(json_object_get(in, "critical")));
+    const json_t *sw = json_object_get(in, "switch");
+    store_bind_text(s, 10, json_string_value(json_object_get(sw, "name")));
+    store_bind_text(s, 11, json_string_value(json_object_get(sw, "position")));
+    store_bind_text(s, 12, json_string_value(json_object_get(in, "verifies")));
 }
 
 fd_err store_step_insert(fd_store *st, const char *mid, const char *stage, const json_t *input,
@@ -605,10 +619,11 @@ fd_err store_step_insert(fd_store *st, const char *mid, const char *stage, const
 {
     sqlite3_stmt *s = store_stmt(st, S_STEP_INSERT,
                                  "INSERT INTO steps (migration, stage, position, title, details,"
-                                 " owner_team, command, link, expected_minutes, critical)"
+                                 " owner_team, command, link, expected_minutes, critical,"
+                                 " switch_name, switch_position, verifies)"
                                  " VALUES (?1, ?2, (SELECT coalesce(max(position), 0) + 1"
                                  " FROM steps WHERE migration = ?1 AND stage = ?2),"
-                                 " ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                                 " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     if (s == NULL)
         return FD_E_INTERNAL;
     store_bind_text(s, 1, mid);
@@ -625,6 +640,7 @@ fd_err store_step_write_plan(fd_store *st, int64_t sid, const json_t *step)
     sqlite3_stmt *s = store_stmt(st, S_STEP_WRITE,
                                  "UPDATE steps SET title = ?3, details = ?4, owner_team = ?5,"
                                  " command = ?6, link = ?7, expected_minutes = ?8, critical = ?9,"
+                                 " switch_name = ?10, switch_position = ?11, verifies = ?12,"
                                  " version = version + 1 WHERE id = ?1");
     if (s == NULL)
         return FD_E_INTERNAL;

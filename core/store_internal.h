@@ -89,6 +89,10 @@ fd_err store_mig_set_state(fd_store *st, const char *mid, const char *status,
 /* version = version + 1; *version (may be NULL) gets the new value. Every change of a migration
  * or of anything in it calls this once, so the migration's ETag follows its whole document. */
 fd_err store_mig_bump(fd_store *st, const char *mid, int64_t *version);
+/* store_stamp.c: the version of `mid`, and how many active stages have a running clock (the
+ * start of one of them in *clock_start, -1 when none). FD_E_NOT_FOUND when no such migration. */
+fd_err store_mig_stamp(fd_store *st, const char *mid, int64_t *version, int64_t *clock_start,
+                       int *clocks);
 
 /* The Migration document of flight.h: with_steps 0 gives list items (stages without "steps"). */
 fd_err store_mig_doc(fd_store *st, const char *mid, int with_steps, json_t **out);
@@ -235,6 +239,10 @@ typedef enum store_audit_scope {
     STORE_AUDIT_ALL,       /* every event */
     STORE_AUDIT_MIGRATION, /* the events of one migration */
     STORE_AUDIT_GLOBAL,    /* the events outside any migration (migration NULL) */
+    STORE_AUDIT_MIGRATION_WALK, /* the same rows as STORE_AUDIT_MIGRATION, found by walking the
+                                   log in seq order and skipping other migrations' events: no
+                                   index lookup per row, so faster when most events in the range
+                                   are this migration's (the export picks it by density) */
 } store_audit_scope;
 
 /* One row, borrowed for the duration of the callback. */

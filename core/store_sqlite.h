@@ -18,6 +18,9 @@ enum store_stmt_id {
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
+    S_SAVEPOINT, /* store_batch.c: one unit inside a batch transaction */
+    S_RELEASE,
+    S_ROLLBACK_TO,
     S_IDEM_GET,
     S_IDEM_PUT,
     /* store_team.c */
@@ -98,6 +101,7 @@ enum store_stmt_id {
     S_AUDIT_PAGE_ALL,
     S_AUDIT_PAGE_MIG,
     S_AUDIT_PAGE_GLOBAL,
+    S_AUDIT_PAGE_WALK,
     /* store_webhook.c (chat identities, go-around codes, webhooks, deliveries) */
     S_CHAT_USER_GET,
     S_CHAT_USER_PUT,
@@ -129,6 +133,29 @@ enum store_stmt_id {
     S_GA_UPDATE,
     S_GA_GET,
     S_GA_LATEST,
+    /* store_plans.c (plan extras, templates, switches, their moves and flag calls) */
+    S_PX_PUT,
+    S_PX_GET,
+    S_TPL_INSERT,
+    S_TPL_GET,
+    S_TPL_LIST,
+    S_TPL_DEL,
+    S_SW_INSERT,
+    S_SW_LIST,
+    S_SW_GET,
+    S_SW_SET,
+    S_SW_APPLIED,
+    S_SW_MOVE_INSERT,
+    S_SW_HISTORY,
+    S_SW_CALL_INSERT,
+    S_SW_CALL_SUPERSEDE,
+    S_SW_CALL_DUE,
+    S_SW_CALL_GET,
+    S_SW_CALL_UPDATE,
+    S_SW_CALL_NEXT,
+    S_SW_VERIFIED,
+    /* store_stamp.c */
+    S_MIG_STAMP,
     S__COUNT
 };
 
@@ -141,11 +168,40 @@ typedef struct store_event {
     size_t len;
 } store_event;
 
+/* Group commit (store_batch.c): where the write connection is. */
+enum store_batch_state {
+    STORE_BATCH_IDLE,       /* no transaction open */
+    STORE_BATCH_OPEN,       /* a batch transaction is open on the loop; units join it */
+    STORE_BATCH_COMMITTING, /* the committing thread has the write connection */
+};
+
+typedef struct store_batch {
+    int on;                       /* batch mode: units are savepoints, reads use rdb */
+    enum store_batch_state state; /* loop only */
+    uint64_t id;                  /* the open or committing batch; ids start at 1 */
+    uint64_t done_id;             /* the last batch that ended (durable or failed) */
+    int units;                    /* units released into the open batch */
+    int broken;                   /* SQLite dropped the batch transaction: it can only fail */
+    uint64_t touched;             /* the batch the activity at hand writes or reads in */
+    size_t unit_queue;            /* events queued before the unit at hand began */
+    int read_tx;                  /* a read snapshot is open on rdb */
+    store_batch_hooks hooks;
+    /* written by the committing thread, read by the loop once the batch is handed back */
+    int commit_ok;
+    double commit_seconds;
+    char commit_error[200];
+} store_batch;
+
 struct fd_store {
-    sqlite3 *db;
+    sqlite3 *db; /* the connection that writes (the only one outside batch mode) */
     fd_ports ports;
-    sqlite3_stmt *stmts[S__COUNT];
-    int in_tx;
+    sqlite3_stmt *stmts[S__COUNT]; /* prepared on db */
+    int in_tx;                     /* a transaction (batch mode: a unit) is open */
+    sqlite3 *rdb;                  /* batch mode: read-only, sees committed data only */
+    sqlite3_stmt *rstmts[S__COUNT]; /* prepared on rdb */
+    sqlite3 *last;                  /* the connection of the last statement (for errors) */
+    store_batch batch;
+    json_t *hooks; /* the webhooks as the write connection sees them (cache; NULL: not loaded) */
     /* events appended in the open transaction, in order */
     store_event *queue;
     size_t nqueue, capqueue;
@@ -179,5 +235,22 @@ void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t n);
 /* Queue an event for the sink (store.c); FD_OK or FD_E_INTERNAL when memory runs out. */
 fd_err store_queue_event(fd_store *st, int64_t seq, const char *migration, const char *action,
                          const char *json, size_t len);
+
+/* ---- group commit (store_batch.c), called by store.c ---- */
+
+/* 1 when a statement now should run on rdb: batch mode, and the activity at hand neither runs a
+ * unit nor acts inside the open batch (store_batch_touch). Opens the read snapshot if needed. */
+int store_batch_reads_committed(fd_store *st);
+/* store_begin / store_commit / store_rollback in batch mode. */
+fd_err store_batch_unit_begin(fd_store *st);
+fd_err store_batch_unit_release(fd_store *st);
+void store_batch_unit_rollback(fd_store *st);
+/* Commit statistics (store.c): a clock in seconds, and one commit of `units` units. */
+double store_stats_clock(void);
+void store_stats_record_commit(fd_store *st, int units, double seconds);
+/* Drop the queued events from index `from` on. */
+void store_queue_truncate(fd_store *st, size_t from);
+/* Hand the queued events to the sink in order and empty the queue (after a durable commit). */
+void store_queue_flush(fd_store *st);
 
 #endif

@@ -170,6 +170,8 @@ fd_err store_webhook_insert(fd_store *st, const store_webhook_in *in, int64_t *i
     store_bind_text(s, 5, in->format);
     store_bind_text(s, 6, in->created_by);
     sqlite3_bind_int64(s, 7, in->now);
+    json_decref(st->hooks); /* the cached list (store_webhook_cached) is out of date */
+    st->hooks = NULL;
     if (store_exec_stmt(st, s, "webhook insert") != FD_OK)
         return FD_E_INTERNAL;
     *id = sqlite3_last_insert_rowid(st->db);
@@ -221,6 +223,8 @@ fd_err store_webhook_delete(fd_store *st, int64_t id)
     if (s == NULL)
         return FD_E_INTERNAL;
     sqlite3_bind_int64(s, 1, id);
+    json_decref(st->hooks); /* the cached list (store_webhook_cached) is out of date */
+    st->hooks = NULL;
     return store_exec_stmt(st, s, "webhook delete");
 }
 
@@ -243,6 +247,15 @@ fd_err store_webhook_all(fd_store *st, json_t **items)
         return store_fail(st, "webhooks");
     }
     *items = arr;
+    return FD_OK;
+}
+
+fd_err store_webhook_cached(fd_store *st, const json_t **items)
+{
+    *items = NULL;
+    if (st->hooks == NULL && store_webhook_all(st, &st->hooks) != FD_OK)
+        return FD_E_INTERNAL;
+    *items = st->hooks;
     return FD_OK;
 }
 

@@ -104,6 +104,10 @@ static const struct {
     {"migration.landed", "landed the migration"},
     {"migration.closed", "closed the migration"},
     {"stage.complete", "completed stage"},
+    {"switch.move", "moved switch"},
+    {"switch.revert", "reverted switch"},
+    {"switch.applied", "applied switch"},
+    {"switch.failed", "could not apply switch"},
 };
 
 char *webhook_event_text(const json_t *event)
@@ -128,6 +132,9 @@ char *webhook_event_text(const json_t *event)
         r |= fd_buf_printf(&b, " #%lld", (long long)json_integer_value(id));
     else if (strcmp(action, "stage.complete") == 0)
         r |= fd_buf_printf(&b, " %s", check_str(thing, "key", check_str(event, "target", "")));
+    else if (strncmp(action, "switch.", 7) == 0) /* "reverted switch reads to 'mysql'" */
+        r |= fd_buf_printf(&b, " %s to '%s'", check_str(thing, "switch", "?"),
+                           check_str(thing, "position", "?"));
     if (title != NULL && strncmp(action, "migration.", 10) != 0)
         r |= fd_buf_printf(&b, " %s", title);
     const char *note = check_str(event, "note", NULL);
@@ -379,30 +386,23 @@ static char *delivery_body(const char *format, const char *json, size_t len)
     return body;
 }
 
-fd_err webhook_enqueue(fd_store *st, int64_t seq, const char *migration, const char *action,
-                       const char *json, size_t len, int *queued)
+fd_err webhook_enqueue_tx(fd_store *st, int64_t seq, const char *migration, const char *action,
+                          const char *json, size_t len, int *queued)
 {
-    json_t *hooks = NULL;
+    const json_t *hooks = NULL;
     int n = 0;
     if (queued != NULL)
         *queued = 0;
-    fd_err e = store_webhook_all(st, &hooks);
+    fd_err e = store_webhook_cached(st, &hooks);
     if (e != FD_OK)
         return e;
     size_t i;
     json_t *h;
-    int open = 0;
     json_array_foreach(hooks, i, h)
     {
         if (!webhook_matches(json_object_get(h, "events"), check_str(h, "migration", NULL),
                              migration, action))
             continue;
-        if (!open) { /* one transaction for all the rows of this event, only when there are any */
-            e = store_begin(st);
-            if (e != FD_OK)
-                goto done;
-            open = 1;
-        }
         char *body = delivery_body(check_str(h, "format", "json"), json, len);
         int added = 0;
         e = body ? store_delivery_insert(st, json_integer_value(json_object_get(h, "id")), seq,
@@ -410,19 +410,28 @@ fd_err webhook_enqueue(fd_store *st, int64_t seq, const char *migration, const c
                  : FD_E_INTERNAL;
         free(body);
         if (e != FD_OK)
-            goto done;
+            return e;
         n += added;
     }
-    if (open) {
-        e = store_commit(st);
-        open = 0;
-    }
-done:
-    if (open)
-        store_rollback(st);
-    json_decref(hooks);
-    if (e == FD_OK && queued != NULL)
+    if (queued != NULL)
         *queued = n;
+    return FD_OK;
+}
+
+fd_err webhook_enqueue(fd_store *st, int64_t seq, const char *migration, const char *action,
+                       const char *json, size_t len, int *queued)
+{
+    fd_err e = store_begin(st);
+    if (e != FD_OK)
+        return e;
+    e = webhook_enqueue_tx(st, seq, migration, action, json, len, queued);
+    if (e == FD_OK)
+        e = store_commit(st);
+    if (e != FD_OK) {
+        store_rollback(st);
+        if (queued != NULL)
+            *queued = 0;
+    }
     return e;
 }
 

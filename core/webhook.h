@@ -2,8 +2,8 @@
  * webhook.h - outgoing webhooks: subscriptions (admin), the delivery queue in the database, the
  * retry schedule, and the readable line a Slack incoming webhook shows.
  *
- * Every committed audit event that matches a subscription becomes a delivery row (webhook_enqueue,
- * called from the store's event sink after the commit). The outbound worker in server/ takes due
+ * Every audit event that matches a subscription becomes a delivery row in the same transaction
+ * as the event (webhook_enqueue_tx, called by audit_append). The outbound worker in server/ takes due
  * deliveries (webhook_due), POSTs them, and the loop records each attempt (webhook_record):
  * 2xx delivers, anything else is retried after webhook_backoff_ms() until max_attempts, then the
  * delivery is "failed". Deliveries are rows, so a restart simply finds them pending again.
@@ -78,10 +78,17 @@ fd_err webhook_deliveries(fd_store *st, fd_ctx *ctx, int64_t id, const char *cur
 /* ---- the queue (loop thread) ---- */
 
 /*
- * Queue a delivery of one committed event to every matching webhook, in its own transaction.
- * Call from the event sink (after the commit that wrote the event; never inside a transaction).
- * *queued (may be NULL) gets the number of deliveries added. FD_OK or FD_E_INTERNAL.
+ * Queue a delivery of one event to every matching webhook, inside the open transaction (unit).
+ * audit_append calls it for every event it writes, so an event and its deliveries are committed
+ * (or rolled back) together: a crash cannot keep the one and lose the other. A delivery that is
+ * already queued for (webhook, seq) is left alone. *queued (may be NULL) gets the number of
+ * deliveries added. FD_OK or FD_E_INTERNAL.
  */
+fd_err webhook_enqueue_tx(fd_store *st, int64_t seq, const char *migration, const char *action,
+                          const char *json, size_t len, int *queued);
+
+/* The same in a transaction of its own, for an event written without it (never inside a
+ * transaction). Events from audit_append are queued already: this adds nothing for them. */
 fd_err webhook_enqueue(fd_store *st, int64_t seq, const char *migration, const char *action,
                        const char *json, size_t len, int *queued);
 

@@ -159,6 +159,11 @@ CREATE TABLE "migrations" (
     plan_rev INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX migrations_status ON migrations (status, id);
+CREATE TABLE plan_extras (
+    migration TEXT PRIMARY KEY REFERENCES migrations (id),
+    rollback TEXT,
+    rules TEXT NOT NULL DEFAULT '[]'
+);
 CREATE TABLE rollbacks (
     migration TEXT PRIMARY KEY REFERENCES migrations (id),
     repo TEXT NOT NULL, -- owner/name
@@ -234,14 +239,71 @@ CREATE TABLE "steps" (
     confirmed_by_name TEXT,
     confirmed_at INTEGER,
     confirm_note TEXT,
-    overdue_at INTEGER,
+    overdue_at INTEGER, switch_name TEXT, switch_position TEXT, verifies TEXT,
     FOREIGN KEY (migration, stage) REFERENCES stages (migration, key)
 );
 CREATE INDEX steps_stage ON steps (migration, stage, position);
+CREATE TABLE switch_calls (
+    id INTEGER PRIMARY KEY,
+    move INTEGER NOT NULL REFERENCES switch_moves (id),
+    method TEXT NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH')),
+    url TEXT NOT NULL,
+    headers TEXT NOT NULL DEFAULT '{}',
+    body TEXT NOT NULL, -- the body template rendered for this move
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'applied', 'failed', 'superseded')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    done_at INTEGER,
+    http_status INTEGER, -- of the last attempt; NULL when no answer came
+    error TEXT
+);
+CREATE INDEX switch_calls_due ON switch_calls (status, next_at);
+CREATE TABLE switch_moves (
+    id INTEGER PRIMARY KEY,
+    migration TEXT NOT NULL,
+    switch TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('move', 'revert')),
+    from_position TEXT NOT NULL,
+    to_position TEXT NOT NULL,
+    step INTEGER,
+    by_sub TEXT NOT NULL,
+    by_name TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    reason TEXT,
+    FOREIGN KEY (migration, switch) REFERENCES switches (migration, name)
+);
+CREATE INDEX switch_moves_switch ON switch_moves (migration, switch, id);
+CREATE TABLE switches (
+    migration TEXT NOT NULL REFERENCES migrations (id),
+    name TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    positions TEXT NOT NULL, -- JSON array of strings
+    action TEXT, -- JSON {method, url, headers, body}; NULL: moved by hand, nothing to call
+    position TEXT NOT NULL,
+    applied INTEGER NOT NULL DEFAULT 1,
+    apply_error TEXT,
+    last_move INTEGER, -- switch_moves.id of the latest move, NULL before the first
+    version INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (migration, name)
+);
 CREATE TABLE teams (
     slug TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     channel TEXT,
+    created_at INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE templates (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT,
+    plan TEXT NOT NULL,
+    source_migration TEXT, -- the migration it was taken from, NULL when given as a plan
+    created_by_sub TEXT NOT NULL,
+    created_by_name TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     version INTEGER NOT NULL DEFAULT 1
 );

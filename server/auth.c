@@ -7,6 +7,7 @@
  * string "exp" cannot pass for a number.
  */
 #include "server/auth.h"
+#include "server/auth_cache.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -28,6 +29,7 @@ struct auth_keys {
     jwt_alg_t pem_alg;  /* JWT_ALG_RS256 or JWT_ALG_ES256, decided by the key type */
     char issuer[256];   /* "" = not checked */
     char audience[256]; /* "" = not checked */
+    auth_cache *cache;  /* tokens verified lately (auth_cache.h); NULL = verify every time */
 };
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -127,6 +129,7 @@ int auth_keys_new(const unsigned char *secret, size_t secret_len, const char *pe
     }
     snprintf(k->issuer, sizeof k->issuer, "%s", issuer != NULL ? issuer : "");
     snprintf(k->audience, sizeof k->audience, "%s", audience != NULL ? audience : "");
+    k->cache = auth_cache_new(); /* without it every token is simply verified in full */
     *out = k;
     return 0;
 nomem:
@@ -145,7 +148,13 @@ void auth_keys_free(auth_keys *k)
         free(k->secret);
     }
     free(k->pem);
+    auth_cache_free(k->cache);
     free(k);
+}
+
+void auth_keys_cache_stats(const auth_keys *k, uint64_t *hits, uint64_t *misses)
+{
+    auth_cache_stats(k != NULL ? k->cache : NULL, hits, misses);
 }
 
 int auth_keys_can_mint(const auth_keys *k)
@@ -205,9 +214,17 @@ static int audience_matches(const json_t *aud, const char *want)
     return 0;
 }
 
-/* Validate the verified claims and fill the actor. Returns 0 or -1 with `why`. */
+/* The time claims of a verified token, for the cache. */
+typedef struct claim_times {
+    double exp;
+    int has_nbf;
+    double nbf;
+} claim_times;
+
+/* Validate the verified claims and fill the actor and the time claims. Returns 0 or -1 with
+ * `why`. */
 static int check_claims(const auth_keys *k, const json_t *claims, int64_t now, fd_actor *a,
-                        int64_t *exp_out, char *why, size_t whylen)
+                        claim_times *times, char *why, size_t whylen)
 {
     const json_t *v;
 
@@ -235,7 +252,10 @@ static int check_claims(const auth_keys *k, const json_t *claims, int64_t now, f
             set_err(why, whylen, "the token is not valid yet (nbf)");
             return -1;
         }
+        times->has_nbf = 1;
+        times->nbf = json_number_value(v);
     }
+    times->exp = exp;
     if (k->issuer[0] != '\0') {
         v = json_object_get(claims, "iss");
         if (!json_is_string(v) || strcmp(json_string_value(v), k->issuer) != 0) {
@@ -309,8 +329,6 @@ static int check_claims(const auth_keys *k, const json_t *claims, int64_t now, f
         return -1;
     }
 
-    if (exp_out != NULL)
-        *exp_out = exp >= 9.2e18 ? INT64_MAX : (int64_t)exp;
     return 0;
 }
 
@@ -356,6 +374,9 @@ int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, 
             return -1;
         }
     }
+    /* a token verified lately: same bytes, still within its exp and nbf (auth_cache.h) */
+    if (auth_cache_get(k->cache, token, len, now, actor, exp) == 1)
+        return 0;
     copy = malloc(len + 1);
     if (copy == NULL) {
         set_err(why, whylen, "out of memory");
@@ -378,7 +399,13 @@ int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, 
         set_err(why, whylen, "the token's claims are not a JSON object");
         goto done;
     }
-    rc = check_claims(k, claims, now, actor, exp, why, whylen);
+    claim_times times = {0};
+    rc = check_claims(k, claims, now, actor, &times, why, whylen);
+    if (rc == 0) {
+        if (exp != NULL)
+            *exp = times.exp >= 9.2e18 ? INT64_MAX : (int64_t)times.exp;
+        auth_cache_put(k->cache, token, len, now, actor, times.exp, times.has_nbf, times.nbf);
+    }
 done:
     json_decref(claims);
     free(claims_text);

@@ -13,7 +13,8 @@
  * an identity provider whose type decides the algorithm (RSA -> RS256, EC P-256 -> ES256). When
  * both are configured a token is accepted by either, each strictly with its own algorithm.
  *
- * Thread rule: an auth_keys is read-only after auth_keys_new; any thread may verify with it.
+ * Thread rule: an auth_keys is read-only after auth_keys_new (its cache of verified tokens has
+ * its own lock); any thread may verify with it.
  */
 #ifndef FD_AUTH_H
 #define FD_AUTH_H
@@ -51,11 +52,16 @@ const char *auth_keys_describe(const auth_keys *k);
 /*
  * Verify `token` (`len` bytes, need not be NUL-terminated) at time `now` (seconds since the
  * epoch). On success fills *actor (source from the `source` claim, default "api") and *exp
- * (may be NULL) and returns 0. On failure returns -1 and writes why into `why` (one sentence
+ * (may be NULL) and returns 0. A token that verified lately is answered from a per-`k` cache
+ * (auth_cache.h): same bytes, never past its exp nor before its nbf, at most a minute. On failure returns -1 and writes why into `why` (one sentence
  * safe to show the client: it never repeats the token).
  */
 int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, fd_actor *actor,
                 int64_t *exp, char *why, size_t whylen);
+
+/* How many auth_verify calls were answered from the cache of verified tokens (auth_cache.h), and
+ * how many were verified in full, since `k` was made. */
+void auth_keys_cache_stats(const auth_keys *k, uint64_t *hits, uint64_t *misses);
 
 /*
  * Mint an HS256 token for `a` (sub, name, role, teams, source) valid from `now` for `ttl`

@@ -7,6 +7,7 @@
  * replies, and posts it back; the loop hands it to core (job->done), which owns the database.
  */
 #include "server/github.h"
+#include "server/commit.h"
 #include "server/metrics.h"
 
 #include <curl/curl.h>
@@ -343,6 +344,13 @@ static int submit(void *arg, gh_job *job)
     return 0;
 }
 
+/* core records the answer (it writes): once the write connection is here (server/commit.c). */
+static void done_when_writable(void *arg)
+{
+    gh_job *job = arg;
+    job->done(job);
+}
+
 static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     (void)receiver;
@@ -353,13 +361,20 @@ static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
         atomic_fetch_sub(&G.posted, 1);
         gh_job *job = env->job;
         free(env);
-        job->done(job);
+        commit_call(done_when_writable, job);
     }
+}
+
+static void recheck_when_writable(void *arg)
+{
+    (void)arg;
+    if (G.started && !atomic_load(&G.stopping)) /* it may have waited past github_stop */
+        rollback_recheck_due(G.st, (int64_t)G.check_ms);
 }
 
 static void on_check_timer(h2o_timeout_entry_t *entry)
 {
-    rollback_recheck_due(G.st, (int64_t)G.check_ms);
+    commit_call(recheck_when_writable, NULL);
     h2o_timeout_link(G.ctx->loop, &G.check_timeout, entry);
 }
 

@@ -29,12 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/doc_cache.h"
 #include "api/reply.h"
 #include "core/flight.h"
 #include "server/github.h"
 #include "server/hub.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/commit.h"
 #include "server/outbound.h"
 #include "server/ratelimit.h"
 #include "server/router.h"
@@ -493,7 +495,8 @@ int http_handle(h2o_req_t *req)
     fd_ctx_init(&c->ctx, c->actor, rid);
     if (prepare_preconditions(c) != 0)
         return 0;
-    route->fn(c);
+    /* writers join the open batch, or wait while a commit is in flight (server/commit.c) */
+    commit_dispatch(c, route->fn, !is_safe_method(req));
     return 0;
 }
 
@@ -681,11 +684,17 @@ static int open_listener(const fd_config *cfg, char *url, size_t urllen)
 
 /* Every period, core appends step.overdue / stage.overdue (once each) for what ran past its
  * expected time, so the crew is prompted to decide. On the loop thread: it owns the database. */
-static void on_overdue_timer(h2o_timeout_entry_t *entry)
+static void check_overdue(void *arg)
 {
+    (void)arg;
     fd_err e = flight_check_overdue(S.st, store_now_ms(S.st));
     if (e != FD_OK)
         fprintf(stderr, "flightdeck: overdue check failed: %s\n", fd_err_name(e));
+}
+
+static void on_overdue_timer(h2o_timeout_entry_t *entry)
+{
+    commit_call(check_overdue, NULL); /* it writes: when the write connection is here */
     if (!S.stopping)
         h2o_timeout_link(S.ctx.loop, &S.overdue_timeout, entry);
 }
@@ -820,6 +829,7 @@ static int configure(const fd_config *cfg)
 static void events_fanout(void *hub, int64_t seq, const char *migration, const char *action,
                           const char *json, size_t len)
 {
+    api_doc_cache_forget(migration); /* NULL (outside any migration) drops every document */
     hub_emit(hub, seq, migration, action, json, len);
     outbound_event(NULL, seq, migration, action, json, len);
 }
@@ -871,9 +881,12 @@ int http_serve(const fd_config *cfg, fd_store *st, const auth_keys *keys, http_r
     if (ports.github == NULL)
         goto done;
     store_set_ports(st, &ports);
+    api_doc_cache_enable(1); /* one store for the process's life: see api/doc_cache.h */
     if (overdue_bad)
         goto done;
     h2o_timeout_link(S.ctx.loop, &S.overdue_timeout, &S.overdue_entry);
+    if (commit_start(&S.ctx, st) != 0)
+        goto done;
     if (outbound_start(&S.ctx, st, &policy) != 0)
         goto done;
     if (ratelimit_configure(cfg->rate_limit, cfg->rate_burst) != 0) {
@@ -914,12 +927,14 @@ done:
     }
     github_stop();   /* hands the answers that came back to core; merges stay on record */
     outbound_stop(); /* records the attempts that came back; the rest stay pending */
+    commit_stop();   /* what waits for the write connection runs, and is committed */
     {
         fd_ports none = {0};
         store_set_ports(st, &none);
     }
     hub_free(S.hub);
     S.hub = NULL;
+    api_doc_cache_enable(0);
     metrics_set_sources(NULL, NULL, NULL);
     ratelimit_shutdown();
     if (S.listener != NULL) {

@@ -72,7 +72,9 @@ static void stream_detach(hub_stream *s)
     if (hub == NULL)
         return;
     s->hub = NULL;
-    hub->nstreams--;
+    if (!s->uncounted)
+        hub->nstreams--;
+    s->uncounted = 1;
     hub_room_leave(hub, s); /* unlinks from the room, or from hub->all */
 }
 
@@ -89,8 +91,13 @@ static void stream_end(hub_stream *s, hub_msg *last)
     if (last != NULL)
         hub_queue_push(&s->out, last); /* on failure the stream still ends, without the notice */
     s->ending = 1;
-    if (s->hub != NULL)
+    if (s->hub != NULL) {
+        /* no longer a subscriber from now on, though it leaves the lists only at the flush */
+        if (!s->uncounted)
+            s->hub->nstreams--;
+        s->uncounted = 1;
         hub_stream_mark(s->hub, s);
+    }
 }
 
 /* A live message for the stream: held back during a replay, else queued; past the bounds the
@@ -288,6 +295,27 @@ static void on_heartbeat(h2o_timeout_entry_t *entry)
 
 /* ---- the hub ----------------------------------------------------------------------------- */
 
+/* The 0 ms timer: write what hub_emit queued. */
+static void on_flush_timer(h2o_timeout_entry_t *entry)
+{
+    fd_hub *hub = H2O_STRUCT_FROM_MEMBER(fd_hub, flush_entry, entry);
+    hub_flush_pending(hub);
+}
+
+/*
+ * hub_emit queues and returns; the streams are written by the 0 ms timer, which h2o runs after
+ * the current iteration's I/O callbacks. Events are emitted at commit, before the commit's held
+ * answers are released, so writing a thousand streams there delayed the tick's own answer by as
+ * long as the writes took; now the answer goes out first. Order and the no-gap/no-duplicate
+ * rules are untouched: only when the queues are written moves.
+ */
+static void schedule_flush(fd_hub *hub)
+{
+    if (hub->flush_head != NULL && !h2o_timeout_is_linked(&hub->flush_entry))
+        h2o_timeout_link(hub->ctx->loop, &hub->flush_timeout, &hub->flush_entry);
+}
+
+
 fd_hub *hub_new(h2o_context_t *ctx, fd_store *st)
 {
     fd_hub *hub = calloc(1, sizeof(*hub));
@@ -315,6 +343,8 @@ fd_hub *hub_new(h2o_context_t *ctx, fd_store *st)
     h2o_timeout_link(ctx->loop, &hub->hb_timeout, &hub->hb_entry);
     h2o_timeout_init(ctx->loop, &hub->presence_timeout, HUB_PRESENCE_DELAY_MS);
     hub->presence_entry.cb = hub_presence_on_timer;
+    h2o_timeout_init(ctx->loop, &hub->flush_timeout, 0);
+    hub->flush_entry.cb = on_flush_timer;
     return hub;
 }
 
@@ -364,7 +394,7 @@ void hub_emit(void *arg, int64_t seq, const char *migration, const char *action,
         for (h2o_linklist_t *l = r->streams.next; l != &r->streams; l = l->next)
             emit_one(hub, H2O_STRUCT_FROM_MEMBER(hub_stream, link, l), m, seq);
     hub_msg_unref(m);
-    hub_flush_pending(hub);
+    schedule_flush(hub);
 }
 
 void hub_shutdown(fd_hub *hub)
@@ -379,6 +409,8 @@ void hub_shutdown(fd_hub *hub)
         h2o_timeout_unlink(&hub->hb_entry);
     if (h2o_timeout_is_linked(&hub->presence_entry))
         h2o_timeout_unlink(&hub->presence_entry);
+    if (h2o_timeout_is_linked(&hub->flush_entry))
+        h2o_timeout_unlink(&hub->flush_entry);
     hub_flush_pending(hub);
 }
 
@@ -391,6 +423,15 @@ void hub_free(fd_hub *hub)
 {
     if (hub == NULL)
         return;
+    /* Marks the flush timer did not get to (the loop stopped first): drop their references
+     * without writing, as nothing runs the loop any more. */
+    while (hub->flush_head != NULL) {
+        hub_stream *s = hub->flush_head;
+        hub->flush_head = s->flush_next;
+        s->flush_next = NULL;
+        s->in_flush = 0;
+        h2o_mem_release_shared(s);
+    }
     /* Streams still open (the loop stopped first) keep their own memory until their requests
      * are disposed; they just no longer point here. */
     while (!h2o_linklist_is_empty(&hub->all)) {
@@ -412,8 +453,11 @@ void hub_free(fd_hub *hub)
         h2o_timeout_unlink(&hub->hb_entry);
     if (h2o_timeout_is_linked(&hub->presence_entry))
         h2o_timeout_unlink(&hub->presence_entry);
+    if (h2o_timeout_is_linked(&hub->flush_entry))
+        h2o_timeout_unlink(&hub->flush_entry);
     h2o_timeout_dispose(hub->ctx->loop, &hub->hb_timeout);
     h2o_timeout_dispose(hub->ctx->loop, &hub->presence_timeout);
+    h2o_timeout_dispose(hub->ctx->loop, &hub->flush_timeout);
     hub_msg_unref(hub->heartbeat);
     hub_msg_unref(hub->slow);
     hub_msg_unref(hub->broken);

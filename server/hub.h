@@ -21,7 +21,9 @@ fd_hub *hub_new(h2o_context_t *ctx, fd_store *st);
 
 /* The store's event sink (fd_event_sink.emit, arg = hub): push one committed event to every
  * matching stream. Call in commit order, after the commit. `json` is copied (formatted once for
- * all streams). A seq a stream already has (replayed, or handed over twice) is ignored. */
+ * all streams). A seq a stream already has (replayed, or handed over twice) is ignored. The
+ * event is queued here and written to the sockets by a 0 ms timer, at the end of the loop
+ * iteration: after the answers released by the same commit. */
 void hub_emit(void *hub, int64_t seq, const char *migration, const char *action, const char *json,
               size_t len);
 

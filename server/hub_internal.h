@@ -57,6 +57,7 @@ typedef struct hub_stream {
     int want_presence;    /* send the next presence message even if nobody joined */
     int presence_pending; /* send the room's current presence message at the next flush */
     int ending;           /* send what is queued, then FINAL */
+    int uncounted;        /* no longer in hub->nstreams (ending, or detached) */
     int finished;         /* FINAL handed to h2o */
     int stopped;          /* h2o stopped the generator: never call h2o_send again */
     int sending;          /* one h2o_send outstanding */
@@ -96,6 +97,9 @@ struct fd_hub {
     h2o_timeout_t presence_timeout;
     h2o_timeout_entry_t presence_entry;
     hub_stream *flush_head; /* streams with something new, flushed after a fan-out */
+    h2o_timeout_t flush_timeout; /* 0 ms: a fan-out is written at the end of the loop
+                                    iteration, after the answers the commit released */
+    h2o_timeout_entry_t flush_entry;
 };
 
 /* ---- hub_msg.c ---- */

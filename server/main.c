@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/audit.h"
+#include "core/plan_lint.h"
 #include "core/store.h"
 #include "server/auth.h"
 #include "server/config.h"
@@ -38,6 +39,7 @@ static const char usage_top[] =
     "  backup         copy the database while the server runs, and verify the copy\n"
     "  export         write a migration's record (ndjson, csv, report, archive) from the database\n"
     "  verify         verify an archive file offline, with no database\n"
+    "  plan lint      check a plan file offline (every error with its JSON path)\n"
     "  version        print the version\n"
     "\n"
     "'flightdeck <command> --help' describes each command.\n";
@@ -68,6 +70,10 @@ static const char usage_serve[] =
     "app's signing secret; without it POST /api/chatops/slack answers 503), FLIGHTDECK_PUBLIC_URL\n"
     "(the address in chat hints), FLIGHTDECK_WEBHOOK_BACKOFF_MS (first retry, default 1000),\n"
     "FLIGHTDECK_WEBHOOK_MAX_ATTEMPTS (default 12).\n"
+    "\n"
+    "cutover switches (environment): FLIGHTDECK_SECRET_<NAME> (the value of {{secret:NAME}} in a\n"
+    "switch action's headers; never stored, never logged), FLIGHTDECK_FLAG_BACKOFF_MS (first\n"
+    "retry of a flag call, default 500), FLIGHTDECK_FLAG_MAX_ATTEMPTS (default 3).\n"
     "\n"
     "go-around (environment): FLIGHTDECK_GITHUB_TOKEN or _FILE (reads and merges rollback PRs;\n"
     "never logged), FLIGHTDECK_GITHUB_API (default https://api.github.com; GitHub Enterprise:\n"
@@ -559,6 +565,104 @@ done:
     return rc;
 }
 
+/* ---- plan lint --------------------------------------------------------------------------- */
+
+static const char usage_plan[] =
+    "usage: flightdeck plan lint FILE [--teams a,b,...]\n"
+    "\n"
+    "Checks a plan (the body of POST /api/migrations; schema/plan.schema.json) offline, with no\n"
+    "database, and prints every error as '<json path>: <what is wrong>'. Whether the teams it\n"
+    "names exist cannot be known offline: with --teams, every team must be one of the list.\n"
+    "exit status: 0 valid, 1 invalid (or not JSON), 2 usage or unreadable file\n";
+
+/* Print one lint error: the path, then the sentence without the path it starts with. */
+static void print_lint_error(void *arg, fd_err code, const char *path, const char *message)
+{
+    (void)arg;
+    (void)code;
+    size_t n = strlen(path);
+    if (n > 0 && strncmp(message, path, n) == 0 && message[n] == ' ')
+        message += n + 1;
+    printf("%s: %s\n", n > 0 ? path : "(plan)", message);
+}
+
+static int cmd_plan(int argc, char **argv)
+{
+    const char *file = NULL, *teams = NULL;
+    json_t *known = NULL, *plan = NULL;
+    json_error_t jerr;
+    int rc = EXIT_USAGE;
+    if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+        fputs(usage_plan, stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "lint") != 0) {
+        fputs(usage_plan, stderr);
+        return EXIT_USAGE;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage_plan, stdout);
+            return 0;
+        } else if ((v = flag_value(argc, argv, &i, "--teams")) != NULL) {
+            teams = v;
+        } else if (argv[i][0] != '-' && file == NULL) {
+            file = argv[i];
+        } else {
+            fputs(usage_plan, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (file == NULL) {
+        fputs(usage_plan, stderr);
+        return EXIT_USAGE;
+    }
+    if (teams != NULL) {
+        fd_actor list; /* parse_teams checks the slugs and the count */
+        memset(&list, 0, sizeof list);
+        if (parse_teams(teams, &list) != 0) {
+            fprintf(stderr,
+                    "flightdeck plan lint: --teams must be up to %d comma-separated team "
+                    "slugs\n",
+                    FD_MAX_TEAMS);
+            return EXIT_USAGE;
+        }
+        known = json_array();
+        for (int i = 0; i < list.nteams; i++)
+            json_array_append_new(known, json_string(list.teams[i]));
+    }
+    FILE *f = fopen(file, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "flightdeck plan lint: cannot read %s\n", file);
+        goto done;
+    }
+    plan = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
+    rc = 1;
+    if (plan == NULL) {
+        printf("(plan): not valid JSON at line %d, column %d: %s\n", jerr.line, jerr.column,
+               jerr.text);
+        goto done;
+    }
+    int errors =
+        plan_lint(plan, "", known ? plan_lint_teams_in : NULL, known, print_lint_error, NULL);
+    if (known == NULL)
+        fprintf(stderr, "flightdeck plan lint: teams were not checked against a server (pass "
+                        "--teams a,b to check them against a list)\n");
+    if (errors > 0) {
+        fprintf(stderr, "flightdeck plan lint: %s: %d error%s\n", file, errors,
+                errors == 1 ? "" : "s");
+        goto done;
+    }
+    printf("%s: a valid plan\n", file);
+    rc = 0;
+done:
+    json_decref(plan);
+    json_decref(known);
+    return rc;
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -582,6 +686,8 @@ int main(int argc, char **argv)
         return cmd_backup(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return export_cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "plan") == 0)
+        return cmd_plan(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
         return export_cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

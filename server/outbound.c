@@ -2,7 +2,11 @@
  * outbound.c - the webhook delivery worker (see outbound.h). The only file that includes curl.
  */
 #include "server/outbound.h"
+#include "server/commit.h"
 #include "server/metrics.h"
+
+#include "core/buf.h"
+#include "core/switches.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -19,17 +23,25 @@
 #define TIMEOUT_MS 10000
 #define CONNECT_TIMEOUT_MS 5000
 
+/* What a job is: a webhook delivery, or the flag-system call of a switch move (core/switches.h):
+ * both go through this one worker, with the same curl handle, timeouts and retry schedule. */
+enum { JOB_WEBHOOK, JOB_SWITCH };
+
 /* One delivery handed to the worker; owned by whoever holds it. */
 typedef struct job {
     struct job *next;
-    int64_t delivery;
+    int kind;         /* JOB_WEBHOOK | JOB_SWITCH */
+    int64_t delivery; /* the delivery, or the switch call */
     int64_t seq;
     char *url, *secret, *body, *action, *format;
+    char *method, *headers; /* JOB_SWITCH: POST|PUT|PATCH, and a JSON object of headers */
 } job;
 
 /* The worker's answer, sent back to the loop. */
 typedef struct result {
     h2o_multithread_message_t super; /* first: the message link */
+    int kind;
+    int permanent; /* JOB_SWITCH: retrying cannot help (the server lacks a secret it names) */
     int64_t delivery;
     int64_t at; /* when the attempt began (ms) */
     int64_t duration_ms;
@@ -42,6 +54,7 @@ static struct {
     h2o_context_t *ctx;
     fd_store *st;
     webhook_policy policy;
+    webhook_policy flag_policy; /* switch calls: few, quick retries (FLIGHTDECK_FLAG_*) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -52,6 +65,7 @@ static struct {
     h2o_timeout_t timer;
     h2o_timeout_entry_t timer_entry;
     int timer_ready;
+    int kick_soon; /* the timer is armed to look at the queue for events just committed */
 } O;
 
 static int64_t now_ms(void)
@@ -73,6 +87,8 @@ static void job_free(job *j)
     free(j->body);
     free(j->action);
     free(j->format);
+    free(j->method);
+    free(j->headers);
     free(j);
 }
 
@@ -116,6 +132,24 @@ static int env_int(const char *name, long long min, long long max, long long dfl
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
         return -1;
     *out = n;
+    return 0;
+}
+
+int outbound_flag_policy_from_env(webhook_policy *p, char *err, size_t errlen)
+{
+    long long base, attempts;
+    switch_policy_default(p);
+    if (env_int("FLIGHTDECK_FLAG_BACKOFF_MS", 1, 600000, p->base_ms, &base) != 0) {
+        snprintf(err, errlen, "FLIGHTDECK_FLAG_BACKOFF_MS must be 1-600000 milliseconds");
+        return -1;
+    }
+    if (env_int("FLIGHTDECK_FLAG_MAX_ATTEMPTS", 1, 20, p->max_attempts, &attempts) != 0) {
+        snprintf(err, errlen, "FLIGHTDECK_FLAG_MAX_ATTEMPTS must be 1-20");
+        return -1;
+    }
+    p->base_ms = base;
+    p->cap_ms = base * 10; /* 500 ms -> 5 s */
+    p->max_attempts = (int)attempts;
     return 0;
 }
 
@@ -205,6 +239,124 @@ done:
     curl_slist_free_all(hdrs);
 }
 
+/* Header value `v` with each {{secret:NAME}} replaced by the server's FLIGHTDECK_SECRET_NAME
+ * (plans carry no secrets: core/plan_lint.h). A malloc'd string, or NULL with the reason in
+ * r->error (permanent when the server lacks the secret). */
+static char *resolve_secrets(const char *v, result *r)
+{
+    fd_buf b = {0};
+    int rc = 0;
+    while (rc == 0 && *v != '\0') {
+        const char *ref = strstr(v, "{{secret:");
+        if (ref == NULL) {
+            rc = fd_buf_puts(&b, v);
+            break;
+        }
+        rc = fd_buf_append(&b, v, (size_t)(ref - v));
+        const char *name = ref + 9, *end = strstr(name, "}}");
+        char var[100];
+        if (end == NULL || end == name || (size_t)(end - name) > 64) {
+            snprintf(r->error, sizeof r->error, "a header names a secret badly");
+            rc = -1;
+            break;
+        }
+        snprintf(var, sizeof var, "FLIGHTDECK_SECRET_%.*s", (int)(end - name), name);
+        const char *secret = getenv(var);
+        if (secret == NULL || *secret == '\0') {
+            snprintf(r->error, sizeof r->error, "the server has no secret %.64s: set %.90s",
+                     var + 18, var);
+            r->permanent = 1;
+            rc = -1;
+            break;
+        }
+        if (rc == 0)
+            rc = fd_buf_puts(&b, secret);
+        v = end + 2;
+    }
+    if (rc == 0 && b.data == NULL)
+        rc = fd_buf_puts(&b, "");
+    if (rc != 0) {
+        if (b.data != NULL)
+            memset(b.data, 0, b.cap);
+        fd_buf_free(&b);
+        if (r->error[0] == '\0')
+            snprintf(r->error, sizeof r->error, "out of memory");
+        return NULL;
+    }
+    return b.data;
+}
+
+/* Free a header list whose lines may hold secrets: wipe them first. */
+static void free_secret_headers(struct curl_slist *h)
+{
+    for (struct curl_slist *p = h; p != NULL; p = p->next)
+        if (p->data != NULL)
+            memset(p->data, 0, strlen(p->data));
+    curl_slist_free_all(h);
+}
+
+/* One flag-system call of a switch move: the plan's method, URL, headers (secrets resolved
+ * here, on the worker, and wiped after) and the rendered body. */
+static void call_one(CURL *curl, const job *j, result *r)
+{
+    struct curl_slist *hdrs = NULL;
+    char line[160];
+    json_t *headers = json_loads(j->headers ? j->headers : "{}", 0, NULL);
+    const char *name;
+    json_t *v;
+    r->http_status = -1;
+    r->at = now_ms();
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "User-Agent: flightdeck-flags/1");
+    snprintf(line, sizeof line, "X-Flightdeck-Switch-Call: %lld", (long long)j->delivery);
+    hdrs = curl_slist_append(hdrs, line);
+    json_object_foreach(headers, name, v)
+    {
+        char *value = resolve_secrets(json_string_value(v) ? json_string_value(v) : "", r);
+        if (value == NULL)
+            goto done;
+        size_t n = strlen(name) + strlen(value) + 3;
+        char *h = malloc(n);
+        if (h != NULL) {
+            snprintf(h, n, "%s: %s", name, value);
+            hdrs = curl_slist_append(hdrs, h);
+            memset(h, 0, n);
+            free(h);
+        }
+        memset(value, 0, strlen(value));
+        free(value);
+    }
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, j->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, j->method ? j->method : "POST");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        r->http_status = (int)status;
+        if (status < 200 || status > 299)
+            snprintf(r->error, sizeof r->error, "the flag system answered HTTP %ld", status);
+    } else {
+        snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(rc));
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+done:
+    r->duration_ms = now_ms() - r->at;
+    free_secret_headers(hdrs);
+    json_decref(headers);
+}
+
 static void *worker_main(void *arg)
 {
     (void)arg;
@@ -226,7 +378,10 @@ static void *worker_main(void *arg)
         result *r = calloc(1, sizeof *r);
         if (r != NULL) {
             r->delivery = j->delivery;
-            if (curl != NULL)
+            r->kind = j->kind;
+            if (curl != NULL && j->kind == JOB_SWITCH)
+                call_one(curl, j, r);
+            else if (curl != NULL)
                 post_one(curl, j, r);
             else
                 snprintf(r->error, sizeof r->error, "curl is not available");
@@ -248,6 +403,50 @@ static char *dup_member(const json_t *o, const char *key)
 }
 
 static void arm_timer(int64_t delay_ms);
+
+/* Put one job on the worker's queue (loop thread). */
+static void enqueue_job(job *j)
+{
+    pthread_mutex_lock(&O.mu);
+    if (O.tail != NULL)
+        O.tail->next = j;
+    else
+        O.head = j;
+    O.tail = j;
+    pthread_mutex_unlock(&O.mu);
+    O.inflight++;
+}
+
+/* Hand the due flag-system calls of switch moves to the worker, after the webhook deliveries. */
+static void queue_switch_calls(int64_t now)
+{
+    json_t *calls = NULL;
+    if (switch_calls_due(O.st, now, BATCH_MAX, &calls) != FD_OK) {
+        fprintf(stderr, "flightdeck: flags: cannot read the switch calls: %s\n",
+                webhook_last_error(O.st));
+        return;
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(calls, i, d)
+    {
+        job *j = calloc(1, sizeof *j);
+        if (j == NULL)
+            break;
+        j->kind = JOB_SWITCH;
+        j->delivery = json_integer_value(json_object_get(d, "call"));
+        j->url = dup_member(d, "url");
+        j->body = dup_member(d, "body");
+        j->method = dup_member(d, "method");
+        j->headers = json_dumps(json_object_get(d, "headers"), JSON_COMPACT);
+        if (j->url == NULL || j->body == NULL || j->method == NULL) {
+            job_free(j);
+            break;
+        }
+        enqueue_job(j);
+    }
+    json_decref(calls);
+}
 
 /* Hand the due deliveries to the worker, or arm the timer for the next one. */
 static void kick(void)
@@ -290,12 +489,17 @@ static void kick(void)
         O.inflight++;
     }
     json_decref(jobs); /* holds secrets: gone with it */
+    queue_switch_calls(now);
     if (O.inflight > 0) {
         pthread_cond_signal(&O.cv);
         return;
     }
-    int64_t next;
+    int64_t next, next_call;
     int r = webhook_next_due(O.st, &next);
+    if (switch_calls_next_due(O.st, &next_call) > 0 && (r <= 0 || next_call < next)) {
+        next = next_call;
+        r = 1;
+    }
     if (r > 0)
         arm_timer(next - now);
 }
@@ -303,6 +507,7 @@ static void kick(void)
 static void on_timer(h2o_timeout_entry_t *entry)
 {
     (void)entry;
+    O.kick_soon = 0;
     kick();
 }
 
@@ -324,11 +529,38 @@ static void arm_timer(int64_t delay_ms)
 
 static void record(result *r)
 {
+    if (r->kind == JOB_SWITCH) {
+        if (switch_call_record(O.st, &O.flag_policy, r->delivery, r->at, r->http_status,
+                               r->error[0] ? r->error : NULL, r->permanent) != FD_OK)
+            fprintf(stderr, "flightdeck: flags: cannot record switch call %lld: %s\n",
+                    (long long)r->delivery, webhook_last_error(O.st));
+        return;
+    }
     fd_err e = webhook_record(O.st, &O.policy, r->delivery, r->at, r->http_status,
                               r->error[0] ? r->error : NULL, r->duration_ms);
     if (e != FD_OK)
         fprintf(stderr, "flightdeck: webhooks: cannot record delivery %lld: %s\n",
                 (long long)r->delivery, webhook_last_error(O.st));
+}
+
+/* One result is recorded and durable: when the whole batch of jobs is, look at the queue again
+ * (it reads committed rows: a delivery whose attempt is not durable yet would go out twice). */
+static void recorded(void *arg)
+{
+    (void)arg;
+    if (O.inflight > 0)
+        O.inflight--;
+    if (O.inflight == 0)
+        kick();
+}
+
+/* Record one result once the write connection is here (group commit: server/commit.c). */
+static void record_when_writable(void *arg)
+{
+    result *r = arg;
+    record(r);
+    free(r);
+    commit_after(recorded, NULL);
 }
 
 static void on_results(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -337,28 +569,26 @@ static void on_results(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
     while (!h2o_linklist_is_empty(messages)) {
         result *r = H2O_STRUCT_FROM_MEMBER(result, super.link, messages->next);
         h2o_linklist_unlink(&r->super.link);
-        record(r);
-        free(r);
-        if (O.inflight > 0)
-            O.inflight--;
+        commit_call(record_when_writable, r);
     }
-    kick();
 }
 
 void outbound_event(void *arg, int64_t seq, const char *migration, const char *action,
                     const char *json, size_t len)
 {
     (void)arg;
-    int queued = 0;
-    if (!O.running)
-        return;
-    if (webhook_enqueue(O.st, seq, migration, action, json, len, &queued) != FD_OK) {
-        fprintf(stderr, "flightdeck: webhooks: cannot queue event %lld: %s\n", (long long)seq,
-                webhook_last_error(O.st));
-        return;
+    (void)seq;
+    (void)migration;
+    (void)action;
+    (void)json;
+    (void)len;
+    /* The event's deliveries were queued in its own transaction (webhook_enqueue_tx from
+     * audit_append) and are durable now: only look at the queue, once for all the events of a
+     * moment (a batch commit hands over many), not once per event. */
+    if (O.running && !O.kick_soon) {
+        O.kick_soon = 1;
+        arm_timer(0);
     }
-    if (queued > 0)
-        kick();
 }
 
 /* /metrics: deliveries waiting, read on the loop thread at scrape time (one COUNT query). */
@@ -373,6 +603,11 @@ int outbound_start(h2o_context_t *ctx, fd_store *st, const webhook_policy *polic
     O.ctx = ctx;
     O.st = st;
     O.policy = *policy;
+    char err[160];
+    if (outbound_flag_policy_from_env(&O.flag_policy, err, sizeof err) != 0) {
+        fprintf(stderr, "flightdeck: %s\n", err);
+        return -1;
+    }
     pthread_mutex_init(&O.mu, NULL);
     pthread_cond_init(&O.cv, NULL);
     h2o_multithread_register_receiver(ctx->queue, &O.receiver, on_results);

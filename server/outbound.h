@@ -2,7 +2,8 @@
  * outbound.h - webhook deliveries: one worker thread POSTs them with curl; the loop thread owns
  * the database and records every attempt (core/webhook.h holds the queue and the rules).
  *
- *   event committed -> outbound_event (sink, loop) -> webhook_enqueue (rows) -> kick
+ *   event and its delivery rows committed together (webhook_enqueue_tx, in audit_append)
+ *   -> outbound_event (sink, loop) -> kick (within a millisecond, once for many events)
  *   kick (loop): due rows -> jobs on the worker's queue (mutex + condition variable)
  *   worker: POST with X-Flightdeck-Signature/-Event-Id/-Event -> result message to the loop
  *           (h2o_multithread_send_message)
@@ -33,6 +34,12 @@ void outbound_global_cleanup(void);
 
 /* Read the retry policy from the environment into *p. 0, or -1 with a sentence in err. */
 int outbound_policy_from_env(webhook_policy *p, char *err, size_t errlen);
+
+/* The retry policy of the flag-system calls of switch moves (core/switches.h), sent by the same
+ * worker: FLIGHTDECK_FLAG_BACKOFF_MS (first retry, default 500), FLIGHTDECK_FLAG_MAX_ATTEMPTS
+ * (default 3). Header values {{secret:NAME}} are read from FLIGHTDECK_SECRET_NAME when sent.
+ * outbound_start reads it. 0, or -1 with a sentence in err. */
+int outbound_flag_policy_from_env(webhook_policy *p, char *err, size_t errlen);
 
 /* Start the worker on `ctx`'s loop with the store `st` (borrowed). 0 or -1 (message printed). */
 int outbound_start(h2o_context_t *ctx, fd_store *st, const webhook_policy *policy);

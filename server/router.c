@@ -81,12 +81,36 @@ static int split_path(const char *path, size_t len, const char *seg[], size_t se
     return n;
 }
 
+/* The path's segments, each percent-decoded at most once and only when a pattern that fits the
+ * path's literal segments asks for it as a parameter (every request is tried against every
+ * route, so decoding per route was most of the router's time). */
+typedef struct path_segs {
+    int n;
+    const char *seg[ROUTER_MAX_SEGMENTS];
+    size_t len[ROUTER_MAX_SEGMENTS];
+    int state[ROUTER_MAX_SEGMENTS]; /* 0 not decoded yet, 1 a valid parameter, -1 not one */
+    char decoded[ROUTER_MAX_SEGMENTS][ROUTER_PARAM_MAX + 1];
+} path_segs;
+
+/* 1 when segment i is a valid parameter value (non-empty, decodes, fits). */
+static int seg_param_ok(path_segs *ps, int i)
+{
+    if (ps->state[i] == 0) {
+        ps->state[i] = ps->len[i] > 0 && router_decode_param(ps->seg[i], ps->len[i], ps->decoded[i],
+                                                             sizeof ps->decoded[i]) > 0
+                           ? 1
+                           : -1;
+    }
+    return ps->state[i] == 1;
+}
+
 /*
- * Does `pattern` match the path segments? On a match fills params (decoded) and returns the
- * specificity (a bit per literal segment, earlier segments weigh more); -1 otherwise.
+ * Does `pattern` match the path segments? On a match records which segments are its parameters
+ * (param_seg[], *nparams) and returns the specificity (a bit per literal segment, earlier
+ * segments weigh more); -1 otherwise. The literal segments are compared first, so parameters are
+ * decoded only for patterns that fit.
  */
-static long match_pattern(const char *pattern, const char *seg[], const size_t seglen[], int nseg,
-                          router_match *m, int *nparams)
+static long match_pattern(const char *pattern, path_segs *ps, int param_seg[], int *nparams)
 {
     const char *p = pattern;
     long score = 0;
@@ -95,24 +119,25 @@ static long match_pattern(const char *pattern, const char *seg[], const size_t s
     if (*p != '/')
         return -1;
     p++;
-    for (int i = 0; i < nseg; i++) {
+    for (int i = 0; i < ps->n; i++) {
         const char *end = strchr(p, '/');
         size_t plen = end != NULL ? (size_t)(end - p) : strlen(p);
 
         if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
-            if (seglen[i] == 0 || np == API_MAX_PARAMS)
+            if (np == API_MAX_PARAMS)
                 return -1;
-            if (router_decode_param(seg[i], seglen[i], m->storage[np], sizeof m->storage[np]) <= 0)
-                return -1;
-            np++;
+            param_seg[np++] = i;
         } else {
-            if (plen != seglen[i] || memcmp(p, seg[i], plen) != 0)
+            if (plen != ps->len[i] || memcmp(p, ps->seg[i], plen) != 0)
                 return -1;
             score |= 1L << (ROUTER_MAX_SEGMENTS - i);
         }
         if (end == NULL) {
-            if (i != nseg - 1)
+            if (i != ps->n - 1)
                 return -1; /* the path has more segments than the pattern */
+            for (int k = 0; k < np; k++)
+                if (!seg_param_ok(ps, param_seg[k]))
+                    return -1;
             *nparams = np;
             return score;
         }
@@ -148,41 +173,53 @@ static void allow_add(char *allow, size_t cap, const char *method)
 router_status router_match_in(const api_route *const *tables, const char *method, size_t method_len,
                               const char *path, size_t path_len, router_match *m)
 {
-    const char *seg[ROUTER_MAX_SEGMENTS];
-    size_t seglen[ROUTER_MAX_SEGMENTS];
+    path_segs ps;
     long best = -1;
-    router_match tmp;
+    int best_seg[API_MAX_PARAMS], seg_of[API_MAX_PARAMS], any_other_method = 0;
 
     m->route = NULL;
     m->nparams = 0;
     m->allow[0] = '\0';
-    int nseg = split_path(path, path_len, seg, seglen);
-    if (nseg < 0)
+    ps.n = split_path(path, path_len, ps.seg, ps.len);
+    if (ps.n < 0)
         return ROUTER_NOT_FOUND;
+    memset(ps.state, 0, sizeof ps.state);
 
     for (const api_route *const *t = tables; *t != NULL; t++) {
         for (const api_route *r = *t; r->method != NULL; r++) {
             int np = 0;
-            long score = match_pattern(r->pattern, seg, seglen, nseg, &tmp, &np);
+            long score = match_pattern(r->pattern, &ps, seg_of, &np);
             if (score < 0)
                 continue;
             if (!method_is(r, method, method_len)) {
-                allow_add(m->allow, sizeof m->allow, r->method);
+                any_other_method = 1;
                 continue;
             }
             if (score > best) {
                 best = score;
                 m->route = r;
                 m->nparams = np;
-                memcpy(m->storage, tmp.storage, sizeof m->storage);
+                memcpy(best_seg, seg_of, sizeof best_seg);
             }
         }
     }
-    if (m->route == NULL)
-        return m->allow[0] != '\0' ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
-    m->allow[0] = '\0';
-    for (int i = 0; i < m->nparams; i++)
+    if (m->route == NULL) {
+        if (!any_other_method)
+            return ROUTER_NOT_FOUND;
+        /* 405: list the methods the path does take, in table order (rare: built only now) */
+        for (const api_route *const *t = tables; *t != NULL; t++)
+            for (const api_route *r = *t; r->method != NULL; r++) {
+                int np = 0;
+                if (match_pattern(r->pattern, &ps, seg_of, &np) >= 0)
+                    allow_add(m->allow, sizeof m->allow, r->method);
+            }
+        return ROUTER_BAD_METHOD;
+    }
+    for (int i = 0; i < m->nparams; i++) {
+        const char *d = ps.decoded[best_seg[i]];
+        memcpy(m->storage[i], d, strlen(d) + 1);
         m->params[i] = m->storage[i];
+    }
     return ROUTER_OK;
 }
 

@@ -110,6 +110,8 @@ static void serve_one(wh_sink *s, int c)
         r->event = header(buf, end, "X-Flightdeck-Event");
         r->body = dup_n(buf + head_len, (size_t)len - head_len);
         r->answered = status;
+        r->method = dup_n(buf, strcspn(buf, " "));
+        r->authorization = header(buf, end, "Authorization");
     }
     pthread_mutex_unlock(&s->mu);
     char resp[160];
@@ -202,6 +204,8 @@ int wh_sink_get(wh_sink *s, int i, wh_request *out)
         out->event = dup_or_null(r->event);
         out->body = dup_or_null(r->body);
         out->answered = r->answered;
+        out->method = dup_or_null(r->method);
+        out->authorization = dup_or_null(r->authorization);
     }
     pthread_mutex_unlock(&s->mu);
     return ok ? 0 : -1;
@@ -213,6 +217,8 @@ void wh_request_free(wh_request *r)
     free(r->event_id);
     free(r->event);
     free(r->body);
+    free(r->method);
+    free(r->authorization);
     memset(r, 0, sizeof *r);
 }
 

@@ -18,6 +18,8 @@ typedef struct wh_request {
     char *event;     /* X-Flightdeck-Event, or NULL */
     char *body;
     int answered; /* the status the sink answered */
+    char *method;        /* "POST", "PUT", ... (flag calls of switch moves use the plan's) */
+    char *authorization; /* Authorization, or NULL */
 } wh_request;
 
 /* Listen on 127.0.0.1 with a free port. NULL on failure. */

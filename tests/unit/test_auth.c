@@ -465,6 +465,176 @@ static void secret_file_is_used(void **state)
     config_free(&c);
 }
 
+/* ---- the cache of verified tokens (auth_cache.h) ---- */
+
+static void cache_counts(const auth_keys *k, uint64_t *hits, uint64_t *misses)
+{
+    auth_keys_cache_stats(k, hits, misses);
+}
+
+/* A token served from the cache still expires the second its exp says, and a clock set back
+ * before its nbf refuses it again. */
+static void cached_token_still_expires_on_time(void **state)
+{
+    (void)state;
+    auth_keys *k = hs_keys(NULL, NULL);
+    char *tok = sign_hs("{\"sub\":\"a\",\"role\":\"lead\",\"nbf\":1799999995,\"exp\":1800000010}");
+    fd_actor a;
+    char why[256];
+    uint64_t hits, misses;
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW, &a, NULL, why, sizeof why), 0);
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW + 9, &a, NULL, why, sizeof why), 0);
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 1); /* the second call came from the cache */
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW + 10, &a, NULL, why, sizeof why), -1);
+    assert_non_null(strstr(why, "expired"));
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW + 3600, &a, NULL, why, sizeof why), -1);
+    /* verified (and cached) again at NOW, then asked about a moment before its nbf */
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW, &a, NULL, why, sizeof why), 0);
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW - 6, &a, NULL, why, sizeof why), -1);
+    assert_non_null(strstr(why, "nbf"));
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 1);
+    free(tok);
+    auth_keys_free(k);
+}
+
+/* The exp handed back from the cache is the token's, as from a full verification. */
+static void cached_token_reports_its_exp(void **state)
+{
+    (void)state;
+    auth_keys *k = hs_keys(NULL, NULL);
+    char *tok = sign_hs(GOOD_CLAIMS);
+    fd_actor a, b;
+    int64_t exp1 = 0, exp2 = 0;
+    char why[256];
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW, &a, &exp1, why, sizeof why), 0);
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW + 1, &b, &exp2, why, sizeof why), 0);
+    assert_int_equal(exp1, 1800003600LL);
+    assert_int_equal(exp2, 1800003600LL);
+    assert_memory_equal(&a, &b, sizeof a);
+    free(tok);
+    auth_keys_free(k);
+}
+
+/* A token that shares its first bytes with a cached one (a tampered signature, an extra byte, a
+ * prefix) is verified in full, and refused. */
+static void tampered_token_is_not_served_from_the_cache(void **state)
+{
+    (void)state;
+    auth_keys *k = hs_keys(NULL, NULL);
+    char *tok = sign_hs(GOOD_CLAIMS);
+    size_t len = strlen(tok);
+    fd_actor a;
+    char why[256];
+    uint64_t hits, misses;
+    assert_int_equal(verify(k, tok, &a, why, sizeof why), 0);
+    assert_int_equal(verify(k, tok, &a, why, sizeof why), 0);
+
+    char *bad = malloc(len + 2);
+    memcpy(bad, tok, len + 1);
+    bad[len - 1] = bad[len - 1] == 'A' ? 'B' : 'A'; /* last signature character */
+    assert_int_equal(verify(k, bad, &a, why, sizeof why), -1);
+    memcpy(bad, tok, len);
+    bad[len] = 'A';
+    bad[len + 1] = '\0'; /* one byte more */
+    assert_int_equal(verify(k, bad, &a, why, sizeof why), -1);
+    /* the first len-1 bytes only, not NUL-terminated at len: auth_verify takes a length */
+    assert_int_equal(auth_verify(k, tok, len - 1, NOW, &a, NULL, why, sizeof why), -1);
+    /* the same signature over another payload: the role raised to admin */
+    char *admin = sign_hs("{\"sub\":\"alice\",\"name\":\"Alice\",\"role\":\"admin\","
+                          "\"teams\":[\"data-stream\"],\"exp\":1800003600}");
+    char *dot = strrchr(admin, '.'), *tdot = strrchr(tok, '.');
+    {
+        size_t head = (size_t)(dot - admin) + 1;
+        char *forged = malloc(head + strlen(tdot + 1) + 1);
+        memcpy(forged, admin, head);
+        strcpy(forged + head, tdot + 1);
+        assert_int_equal(verify(k, forged, &a, why, sizeof why), -1);
+        free(forged);
+    }
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 1); /* only the good token's second call */
+    assert_int_equal(misses, 5);
+    /* and the good token still verifies, from the cache */
+    assert_int_equal(verify(k, tok, &a, why, sizeof why), 0);
+    assert_int_equal(a.role, FD_ROLE_LEAD);
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 2);
+    free(admin);
+    free(bad);
+    free(tok);
+    auth_keys_free(k);
+}
+
+/* A refused token is never remembered as good: every attempt is verified in full. */
+static void refused_token_is_never_cached(void **state)
+{
+    (void)state;
+    auth_keys *k = hs_keys(NULL, NULL);
+    char *tok = sign("HS256", "another-secret-another-secret-0000", 34, GOOD_CLAIMS);
+    fd_actor a;
+    char why[256];
+    uint64_t hits, misses;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(verify(k, tok, &a, why, sizeof why), -1);
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 0);
+    assert_int_equal(misses, 3);
+    free(tok);
+    auth_keys_free(k);
+}
+
+/* Each verifier has its own cache: a token good for one key set is not good for another. */
+static void cache_belongs_to_its_keys(void **state)
+{
+    (void)state;
+    auth_keys *open = hs_keys(NULL, NULL), *strict = hs_keys("https://idp.example", NULL);
+    char *tok = sign_hs(GOOD_CLAIMS);
+    fd_actor a;
+    char why[256];
+    assert_int_equal(verify(open, tok, &a, why, sizeof why), 0);
+    assert_int_equal(verify(strict, tok, &a, why, sizeof why), -1);
+    assert_non_null(strstr(why, "iss"));
+    free(tok);
+    auth_keys_free(open);
+    auth_keys_free(strict);
+}
+
+/* An entry lives a minute at most; more distinct tokens than the cache holds all still verify,
+ * and a token used a moment ago is still a hit. */
+static void cache_is_bounded_and_short_lived(void **state)
+{
+    (void)state;
+    auth_keys *k = hs_keys(NULL, NULL);
+    char *tok = sign_hs(GOOD_CLAIMS);
+    fd_actor a;
+    char why[256];
+    uint64_t hits, misses;
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW, &a, NULL, why, sizeof why), 0);
+    assert_int_equal(auth_verify(k, tok, strlen(tok), NOW + 61, &a, NULL, why, sizeof why), 0);
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 0); /* a minute later: verified in full again */
+    assert_int_equal(misses, 2);
+
+    for (int i = 0; i < 2 * 1024; i++) {
+        char claims[128];
+        snprintf(claims, sizeof claims, "{\"sub\":\"user-%d\",\"role\":\"viewer\",\"exp\":1800003600}",
+                 i);
+        char *t = sign_hs(claims);
+        assert_int_equal(auth_verify(k, t, strlen(t), NOW + 61, &a, NULL, why, sizeof why), 0);
+        assert_int_equal(auth_verify(k, t, strlen(t), NOW + 61, &a, NULL, why, sizeof why), 0);
+        char want[32];
+        snprintf(want, sizeof want, "user-%d", i);
+        assert_string_equal(a.sub, want);
+        free(t);
+    }
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 2 * 1024);
+    free(tok);
+    auth_keys_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +656,12 @@ int main(void)
         cmocka_unit_test(minted_token_round_trips),
         cmocka_unit_test(short_or_missing_keys_refused),
         cmocka_unit_test(secret_file_is_used),
+        cmocka_unit_test(cached_token_still_expires_on_time),
+        cmocka_unit_test(cached_token_reports_its_exp),
+        cmocka_unit_test(tampered_token_is_not_served_from_the_cache),
+        cmocka_unit_test(refused_token_is_never_cached),
+        cmocka_unit_test(cache_belongs_to_its_keys),
+        cmocka_unit_test(cache_is_bounded_and_short_lived),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }

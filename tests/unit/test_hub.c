@@ -43,6 +43,9 @@ typedef struct fixture {
 
 static const h2o_conn_callbacks_t conn_callbacks = {NULL};
 
+/* The loop of the fixture in use, for settle(). */
+static h2o_evloop_t *current_loop;
+
 static int64_t fake_now(void *arg)
 {
     return ((fixture *)arg)->now_ms;
@@ -56,6 +59,7 @@ static int setup(void **state)
     f->hosts[0] =
         h2o_config_register_host(&f->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     f->loop = h2o_evloop_create();
+    current_loop = f->loop;
     h2o_context_init(&f->ctx, f->loop, &f->globalconf);
     f->conn.ctx = &f->ctx;
     f->conn.hosts = f->hosts;
@@ -218,9 +222,18 @@ static client *open_mid(fixture *f, const char *mid, const char *sub, const char
     return client_request(f, path, mid, sub, last_event_id, hub_handle_events);
 }
 
+/* Let the loop finish its iteration: the hub writes what it queued from its 0 ms timer. */
+static void settle(void)
+{
+    fd_hub *hub = hub_get_current();
+    for (int i = 0; i < 10 && hub != NULL && h2o_timeout_is_linked(&hub->flush_entry); i++)
+        h2o_evloop_run(current_loop, 0);
+}
+
 /* Read everything the server has for this client (a fast client). */
 static void drain(client *cl)
 {
+    settle();
     while (cl->pending && !cl->final) {
         cl->pending = 0;
         h2o_proceed_response(cl->req);

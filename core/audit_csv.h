@@ -1,0 +1,32 @@
+/*
+ * audit_csv.h - one audit event as one CSV row (RFC 4180), for the audit export (audit.c).
+ *
+ * Columns: seq,at,migration,actor_sub,actor_name,actor_role,source,action,target,note,
+ * request_id,before,after,prev_hash,hash. String cells are the event's strings unescaped;
+ * before/after are their compact JSON (keys sorted), empty when null. A cell with a comma, a
+ * quote or a line break is quoted (quotes doubled); a cell that a spreadsheet would run as a
+ * formula (= + - @ tab CR first) gets a leading apostrophe.
+ *
+ * Inside core only (audit.c and the tests).
+ */
+#ifndef FD_AUDIT_CSV_H
+#define FD_AUDIT_CSV_H
+
+#include "buf.h"
+#include "store_internal.h"
+
+/*
+ * Append the row of `row` to `b`. The stored event text is canonical (compact JSON, keys sorted,
+ * as audit_append writes it), so the cells are sliced out of it by a small scanner, without
+ * building a tree; an event the scanner does not vouch for (anything unusual: whitespace, \u
+ * escapes, real numbers, unsorted keys, ...) goes through audit_csv_row_tree instead, so the
+ * output is always exactly that function's. row->event must have a NUL at row->event[len] (SQLite
+ * text does). Returns 0, or -1 when the event is not JSON or memory runs out (as the reference).
+ */
+int audit_csv_row(fd_buf *b, const store_audit_row *row);
+
+/* The reference: parse the event with jansson and dump before/after again. The same output,
+ * ~30x slower. 0 or -1. */
+int audit_csv_row_tree(fd_buf *b, const store_audit_row *row);
+
+#endif

@@ -1,0 +1,320 @@
+/* store_batch.c - group commit: many units of change in one transaction, committed by another
+ * thread, with plain reads on a second connection that sees committed data only (see store.h).
+ *
+ * The write connection (st->db) belongs to the loop, except between store_batch_detach and
+ * store_batch_end, when the committing thread runs the COMMIT on it. Nothing on the loop touches
+ * it in between: store_stmt sends reads to the read connection (st->rdb) whenever the batch is
+ * not open, and store_begin refuses (or waits, through the hooks) while the batch is away.
+ *
+ * A unit is SAVEPOINT unit ... RELEASE unit inside the batch transaction; a refused unit is
+ * ROLLBACK TO unit; RELEASE unit, which undoes exactly its own changes and drops its own queued
+ * events. The batch's events reach the sink only after the COMMIT is durable. */
+#include "store_sqlite.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define READ_BUSY_TIMEOUT_MS 5000
+
+/* Run a cached statement on the write connection, whatever the read routing says. */
+static fd_err wexec(fd_store *st, enum store_stmt_id id, const char *sql, const char *what)
+{
+    sqlite3_stmt *s = st->stmts[id];
+    st->last = st->db;
+    if (s == NULL) {
+        if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+            return store_fail(st, "prepare");
+        st->stmts[id] = s;
+    }
+    int rc = sqlite3_step(s);
+    fd_err e = rc == SQLITE_DONE || rc == SQLITE_ROW ? FD_OK : store_fail(st, what);
+    sqlite3_reset(s);
+    return e;
+}
+
+/* End the read snapshot, so the next plain read sees everything committed so far. */
+static void read_snapshot_end(fd_store *st)
+{
+    if (!st->batch.read_tx)
+        return;
+    /* COMMIT succeeds beside a statement still stepping (it keeps reading its own snapshot until
+     * it is reset): whoever is iterating is not cut short */
+    sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL);
+    st->batch.read_tx = 0;
+}
+
+static void hooks_forget(fd_store *st)
+{
+    json_decref(st->hooks);
+    st->hooks = NULL;
+}
+
+fd_err store_batch_enable(fd_store *st, const store_batch_hooks *hooks, fd_problem *p)
+{
+    if (st->batch.on)
+        return fd_fail(p, FD_E_INTERNAL, NULL, "group commit is already on");
+    if (st->in_tx)
+        return fd_fail(p, FD_E_INTERNAL, NULL, "a transaction is open");
+    const char *path = sqlite3_db_filename(st->db, "main");
+    if (st->reader || path == NULL || path[0] == '\0')
+        return fd_fail(p, FD_E_INVALID, NULL,
+                       "an in-memory database cannot have a second connection");
+    if (sqlite3_open_v2(path, &st->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        fd_fail(p, FD_E_INTERNAL, NULL, "cannot open the read connection to %s: %s", path,
+                st->rdb != NULL ? sqlite3_errmsg(st->rdb) : "out of memory");
+        sqlite3_close(st->rdb);
+        st->rdb = NULL;
+        return FD_E_INTERNAL;
+    }
+    sqlite3_extended_result_codes(st->rdb, 1);
+    sqlite3_busy_timeout(st->rdb, READ_BUSY_TIMEOUT_MS);
+    /* The committing thread only steps COMMIT: prepare it here, on the loop. */
+    if (st->stmts[S_COMMIT] == NULL &&
+        sqlite3_prepare_v3(st->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[S_COMMIT],
+                           NULL) != SQLITE_OK) {
+        fd_fail(p, FD_E_INTERNAL, NULL, "cannot prepare COMMIT: %s", sqlite3_errmsg(st->db));
+        sqlite3_close(st->rdb);
+        st->rdb = NULL;
+        return FD_E_INTERNAL;
+    }
+    memset(&st->batch, 0, sizeof st->batch);
+    if (hooks != NULL)
+        st->batch.hooks = *hooks;
+    st->batch.on = 1;
+    return FD_OK;
+}
+
+void store_batch_disable(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    if (!b->on || b->state == STORE_BATCH_COMMITTING)
+        return;
+    if (st->in_tx)
+        store_batch_unit_rollback(st);
+    if (store_batch_finish(st, NULL) != FD_OK)
+        fprintf(stderr, "flightdeck: the last batch could not be committed: %s\n",
+                st->last_error);
+    read_snapshot_end(st);
+    for (int i = 0; i < S__COUNT; i++) {
+        sqlite3_finalize(st->rstmts[i]);
+        st->rstmts[i] = NULL;
+    }
+    sqlite3_close(st->rdb);
+    st->rdb = NULL;
+    st->last = NULL;
+    b->on = 0;
+}
+
+int store_batch_on(fd_store *st)
+{
+    return st->batch.on;
+}
+
+int store_batch_writable(fd_store *st)
+{
+    return !st->batch.on || st->batch.state != STORE_BATCH_COMMITTING;
+}
+
+uint64_t store_batch_open_id(fd_store *st)
+{
+    return st->batch.on && st->batch.state == STORE_BATCH_OPEN ? st->batch.id : 0;
+}
+
+int store_batch_units(fd_store *st)
+{
+    return st->batch.on && st->batch.state == STORE_BATCH_OPEN ? st->batch.units : 0;
+}
+
+void store_batch_touch(fd_store *st)
+{
+    st->batch.touched = store_batch_open_id(st);
+}
+
+void store_batch_untouch(fd_store *st)
+{
+    st->batch.touched = 0;
+}
+
+uint64_t store_batch_take(fd_store *st)
+{
+    uint64_t id = st->batch.touched;
+    st->batch.touched = 0;
+    return st->batch.on && id > st->batch.done_id ? id : 0;
+}
+
+int store_batch_ended(fd_store *st, uint64_t id)
+{
+    return id <= st->batch.done_id;
+}
+
+/* ---- routing reads (store_stmt) ---- */
+
+int store_batch_reads_committed(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    if (!b->on || st->in_tx)
+        return 0;
+    if (b->state == STORE_BATCH_OPEN && b->touched == b->id)
+        return 0; /* acting inside the open batch: see it */
+    if (!b->read_tx) {
+        /* One snapshot until the next batch ends: a document read in several statements is
+         * never torn by a commit landing between them. If BEGIN fails, each statement is its
+         * own snapshot, which still shows committed data only. */
+        if (sqlite3_exec(st->rdb, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+            b->read_tx = 1;
+    }
+    return 1;
+}
+
+/* ---- units ---- */
+
+fd_err store_batch_unit_begin(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    if (b->state == STORE_BATCH_COMMITTING && b->hooks.wait != NULL)
+        b->hooks.wait(b->hooks.arg);
+    if (b->state == STORE_BATCH_COMMITTING) {
+        snprintf(st->last_error, sizeof st->last_error,
+                 "the write connection is committing a batch; retry");
+        return FD_E_UNAVAILABLE;
+    }
+    if (b->state == STORE_BATCH_IDLE) {
+        if (wexec(st, S_BEGIN, "BEGIN IMMEDIATE", "begin") != FD_OK)
+            return FD_E_INTERNAL;
+        b->state = STORE_BATCH_OPEN;
+        b->id++;
+        b->units = 0;
+        b->broken = 0;
+        if (b->hooks.opened != NULL)
+            b->hooks.opened(b->hooks.arg);
+    } else if (b->broken || sqlite3_get_autocommit(st->db)) {
+        /* SQLite rolled the batch back after an I/O error: a savepoint now would start a new
+         * transaction of its own. The batch can only fail; this unit waits for the next. */
+        b->broken = 1;
+        snprintf(st->last_error, sizeof st->last_error, "the batch transaction was lost; retry");
+        return FD_E_UNAVAILABLE;
+    }
+    if (wexec(st, S_SAVEPOINT, "SAVEPOINT unit", "savepoint") != FD_OK)
+        return FD_E_INTERNAL;
+    st->in_tx = 1;
+    b->touched = b->id;
+    b->unit_queue = st->nqueue;
+    return FD_OK;
+}
+
+fd_err store_batch_unit_release(fd_store *st)
+{
+    if (!st->in_tx) {
+        snprintf(st->last_error, sizeof st->last_error, "no unit is open");
+        return FD_E_INTERNAL;
+    }
+    /* on failure the unit stays open: the caller's store_rollback undoes it */
+    if (wexec(st, S_RELEASE, "RELEASE unit", "release") != FD_OK)
+        return FD_E_INTERNAL;
+    st->in_tx = 0;
+    st->batch.units++;
+    return FD_OK;
+}
+
+void store_batch_unit_rollback(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    if (!st->in_tx)
+        return; /* after a release: nothing to undo, and the batch's events stay */
+    st->in_tx = 0;
+    hooks_forget(st);
+    store_queue_truncate(st, b->unit_queue);
+    if (wexec(st, S_ROLLBACK_TO, "ROLLBACK TO unit", "rollback to") != FD_OK ||
+        wexec(st, S_RELEASE, "RELEASE unit", "release") != FD_OK || sqlite3_get_autocommit(st->db))
+        b->broken = 1;
+}
+
+/* ---- the batch's commit ---- */
+
+int store_batch_detach(fd_store *st, uint64_t *id)
+{
+    store_batch *b = &st->batch;
+    *id = 0;
+    if (!b->on || b->state != STORE_BATCH_OPEN)
+        return 0;
+    if (st->in_tx) /* a caller bug: a unit left open would be committed half-done */
+        store_batch_unit_rollback(st);
+    *id = b->id;
+    b->state = STORE_BATCH_COMMITTING;
+    b->commit_ok = 0;
+    b->commit_seconds = 0;
+    b->commit_error[0] = '\0';
+    if (b->units > 0 && !b->broken)
+        return 1;
+    /* Only refused units (or replays): nothing to make durable, no fsync. A broken batch
+     * cannot commit: it fails, and its units' answers say so. */
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    b->commit_ok = !b->broken;
+    if (b->broken)
+        snprintf(b->commit_error, sizeof b->commit_error, "the batch transaction was lost");
+    return 0;
+}
+
+void store_batch_commit_run(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    sqlite3_stmt *s = st->stmts[S_COMMIT]; /* prepared by store_batch_enable */
+    double t0 = store_stats_clock();
+    int rc = sqlite3_step(s);
+    b->commit_ok = rc == SQLITE_DONE;
+    if (!b->commit_ok)
+        snprintf(b->commit_error, sizeof b->commit_error, "%s", sqlite3_errmsg(st->db));
+    sqlite3_reset(s);
+    b->commit_seconds = store_stats_clock() - t0;
+}
+
+fd_err store_batch_end(fd_store *st, uint64_t *id)
+{
+    store_batch *b = &st->batch;
+    if (id != NULL)
+        *id = 0;
+    if (!b->on || b->state != STORE_BATCH_COMMITTING)
+        return FD_OK;
+    if (id != NULL)
+        *id = b->id;
+    int ok = b->commit_ok;
+    st->last = st->db;
+    if (!ok) {
+        /* a failed COMMIT may leave the transaction open (BUSY): nothing of it may stay */
+        if (!sqlite3_get_autocommit(st->db))
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        st->stats.commit_errors++;
+        snprintf(st->last_error, sizeof st->last_error, "commit: %s", b->commit_error);
+        store_queue_truncate(st, 0);
+        hooks_forget(st);
+    } else if (b->units > 0) {
+        store_stats_record_commit(st, b->units, b->commit_seconds);
+    }
+    b->state = STORE_BATCH_IDLE;
+    b->done_id = b->id;
+    b->units = 0;
+    b->broken = 0;
+    read_snapshot_end(st); /* readers (and the sink's readers) see the batch from now on */
+    if (ok)
+        store_queue_flush(st);
+    return ok ? FD_OK : FD_E_INTERNAL;
+}
+
+const char *store_batch_error(fd_store *st)
+{
+    return st->batch.commit_error;
+}
+
+fd_err store_batch_finish(fd_store *st, uint64_t *id)
+{
+    uint64_t bid = 0;
+    if (id != NULL)
+        *id = 0;
+    if (!st->batch.on || st->batch.state != STORE_BATCH_OPEN)
+        return FD_OK;
+    if (store_batch_detach(st, &bid))
+        store_batch_commit_run(st);
+    return store_batch_end(st, id);
+}

@@ -1,0 +1,61 @@
+/*
+ * auth_cache.h - verified tokens remembered for a minute, so a client that sends the same token
+ * with every request pays for the signature check (libjwt: base64, two JSON parses, an HMAC or
+ * RSA/EC verification) once, not per request.
+ *
+ * What is cached is only the outcome of a successful verification: token bytes -> the actor it
+ * verified into, with the token's own `exp` and `nbf`. A hit is served only while
+ *   now < exp            (a cached token expires exactly when it would unverified),
+ *   now >= nbf           (when the token has one; a clock set back is not trusted blindly),
+ *   now < cached_at + 60 (the cache never keeps an entry longer than a minute),
+ * and only for a token equal byte for byte to the cached one (the full bytes are compared, the
+ * hash only picks the slot). A token that failed verification is never stored. Whatever a hit
+ * does not cover falls back to the full verification, which gives the same answer and message.
+ *
+ * Size: AUTH_CACHE_SLOTS entries in sets of AUTH_CACHE_WAYS; a new token replaces an expired
+ * entry of its set, else the least recently used one. Tokens longer than AUTH_CACHE_TOKEN_MAX
+ * bytes are verified every time.
+ *
+ * Thread rule: every function may be called from any thread (one mutex, held for a lookup or an
+ * insert only).
+ */
+#ifndef FD_AUTH_CACHE_H
+#define FD_AUTH_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/types.h"
+
+#define AUTH_CACHE_SLOTS 1024
+#define AUTH_CACHE_WAYS 4
+#define AUTH_CACHE_TTL 60 /* seconds an entry lives at most */
+#define AUTH_CACHE_TOKEN_MAX 2048
+
+typedef struct auth_cache auth_cache;
+
+/* A new empty cache, owned by the caller (auth_cache_free); NULL when memory runs out. */
+auth_cache *auth_cache_new(void);
+
+/* Forget every entry (token copies are wiped) and free the cache. NULL is fine. */
+void auth_cache_free(auth_cache *c);
+
+/*
+ * Look `token` (len bytes) up at time `now` (seconds). On a hit (see the rules above) fills
+ * *actor and *exp (exp may be NULL) and returns 1; otherwise returns 0 and counts a miss.
+ */
+int auth_cache_get(auth_cache *c, const char *token, size_t len, int64_t now, fd_actor *actor,
+                   int64_t *exp);
+
+/*
+ * Remember that `token` verified at `now` into `actor`, with claims exp (seconds, as in the
+ * token) and nbf (has_nbf 0 when the token had none). Call only after a successful full
+ * verification. Tokens over AUTH_CACHE_TOKEN_MAX bytes are not stored.
+ */
+void auth_cache_put(auth_cache *c, const char *token, size_t len, int64_t now,
+                    const fd_actor *actor, double exp, int has_nbf, double nbf);
+
+/* Counters since the cache was made (tests, /metrics): lookups served, lookups not served. */
+void auth_cache_stats(auth_cache *c, uint64_t *hits, uint64_t *misses);
+
+#endif

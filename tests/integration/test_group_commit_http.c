@@ -1,0 +1,330 @@
+/*
+ * test_group_commit_http.c - many engineers ticking at once, over HTTP, with group commit on (the
+ * default) and off (FLIGHTDECK_GROUP_COMMIT=0):
+ *
+ *   - every tick and untick from many concurrent clients is answered 200, and a GET right after
+ *     an answer already shows it (an answer is only sent once its batch is durable and readable);
+ *   - a retried request (same Idempotency-Key) replays the first answer and writes nothing;
+ *   - after a clean restart every acknowledged change is there, the audit log holds exactly one
+ *     event per acknowledged change, and its chain verifies.
+ *
+ * (Kill -9 in the middle of such a load is tests/integration/test_crash.c.)
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MID "gc"
+#define WRITERS 12
+#define STEPS_EACH 4
+#define PAIRS 3 /* tick + untick pairs per step, then a final tick */
+
+static char *g_admin, *g_lead;
+static char *g_eng[WRITERS]; /* one engineer per writer: the rate limit is per user */
+
+/* One stage of WRITERS * STEPS_EACH steps, and a landing. */
+static char *plan_text(void)
+{
+    size_t cap = 64 * WRITERS * STEPS_EACH + 512, n = 0;
+    char *p = malloc(cap);
+    n += (size_t)snprintf(p + n, cap - n,
+                          "{\"id\":\"" MID "\",\"title\":\"Group commit drill\","
+                          "\"owner_team\":\"data-stream\",\"stages\":[{\"key\":\"takeoff\","
+                          "\"title\":\"Take-off\",\"steps\":[");
+    for (int i = 0; i < WRITERS * STEPS_EACH; i++)
+        n += (size_t)snprintf(p + n, cap - n, "%s{\"title\":\"Step %d\"}", i ? "," : "", i);
+    snprintf(p + n, cap - n,
+             "]},{\"key\":\"landing\",\"title\":\"Landing\",\"steps\":[{\"title\":\"Land\"}]}]}");
+    return p;
+}
+
+static void start_flight(h_server *s)
+{
+    h_create_demo_teams(s, g_admin);
+    char *plan = plan_text();
+    h_resp r;
+    h_req(s, "POST", "/api/migrations", g_lead, plan, (size_t)-1, NULL, &r);
+    H_EXPECT(&r, 201);
+    h_resp_free(&r);
+    free(plan);
+    h_req(s, "POST", "/api/migrations/" MID "/start", g_lead, NULL, 0, NULL, &r);
+    H_EXPECT(&r, 200);
+    h_resp_free(&r);
+}
+
+typedef struct writer {
+    h_server *s;
+    int id;
+    const char *token;
+    int64_t sids[STEPS_EACH];
+    int acked;    /* changes answered 200 (not replays) */
+    int replayed; /* retries answered from the stored answer */
+    char failure[512];
+} writer;
+
+static const char *status_of(const json_t *doc)
+{
+    return json_string_value(json_object_get(doc, "status"));
+}
+
+/* One action, answered 200 with the step in the wanted state, then a GET that sees it too. With
+ * `retry`, the same request again with the same key must be a replay. 0, or -1 with w->failure. */
+static int act(writer *w, int64_t sid, const char *action, const char *want, int n, int retry)
+{
+    char path[128], key[96], keyhdr[128];
+    const char *body = strcmp(action, "tick") == 0 ? "{\"note\":\"gc\"}" : "{\"reason\":\"gc\"}";
+    snprintf(path, sizeof path, "/api/migrations/" MID "/steps/%lld/%s", (long long)sid, action);
+    snprintf(key, sizeof key, "gc-%d-%lld-%d", w->id, (long long)sid, n);
+    snprintf(keyhdr, sizeof keyhdr, "Idempotency-Key: %s", key);
+    const char *hdrs[] = {keyhdr, NULL};
+    h_resp r;
+    for (int attempt = 0; attempt < (retry ? 2 : 1); attempt++) {
+        h_req(w->s, "POST", path, w->token, body, (size_t)-1, hdrs, &r);
+        int replay = h_hdr(&r, "idempotent-replayed") != NULL;
+        if (r.status != 200 || status_of(r.json) == NULL || strcmp(status_of(r.json), want) != 0 ||
+            replay != attempt) {
+            snprintf(w->failure, sizeof w->failure, "%s %s (attempt %d): %ld %s", action, path,
+                     attempt, r.status, r.body ? r.body : "");
+            h_resp_free(&r);
+            return -1;
+        }
+        h_resp_free(&r);
+        if (attempt == 0)
+            w->acked++;
+        else
+            w->replayed++;
+    }
+    /* acknowledged means readable by anyone now */
+    snprintf(path, sizeof path, "/api/migrations/" MID "/steps/%lld", (long long)sid);
+    h_req(w->s, "GET", path, w->token, NULL, 0, NULL, &r);
+    if (r.status != 200 || status_of(r.json) == NULL || strcmp(status_of(r.json), want) != 0) {
+        snprintf(w->failure, sizeof w->failure, "GET after %s answered: %ld %s", action, r.status,
+                 r.body ? r.body : "");
+        h_resp_free(&r);
+        return -1;
+    }
+    h_resp_free(&r);
+    return 0;
+}
+
+static void *write_loop(void *arg)
+{
+    writer *w = arg;
+    int n = 0;
+    for (int pair = 0; pair < PAIRS; pair++) {
+        for (int i = 0; i < STEPS_EACH; i++, n++)
+            if (act(w, w->sids[i], "tick", "done", n, (n + w->id) % 5 == 0) != 0)
+                return NULL;
+        for (int i = 0; i < STEPS_EACH; i++, n++)
+            if (act(w, w->sids[i], "untick", "pending", n, (n + w->id) % 5 == 0) != 0)
+                return NULL;
+    }
+    for (int i = 0; i < STEPS_EACH; i++, n++)
+        if (act(w, w->sids[i], "tick", "done", n, 0) != 0)
+            return NULL;
+    return NULL;
+}
+
+/* Reads beside the writers: answered (never blocked by a commit), until the writers are done. */
+typedef struct reader {
+    h_server *s;
+    const char *token;
+    volatile int stop;
+    int reads;
+    char failure[512];
+} reader;
+
+static void *read_loop(void *arg)
+{
+    reader *rd = arg;
+    static const char *const paths[] = {"/healthz", "/api/migrations/" MID, "/metrics"};
+    while (!rd->stop && rd->failure[0] == '\0') {
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+            h_resp r;
+            h_req(rd->s, "GET", paths[i], rd->token, NULL, 0, NULL, &r);
+            if (r.status != 200)
+                snprintf(rd->failure, sizeof rd->failure, "GET %s: %ld %s", paths[i], r.status,
+                         r.body ? r.body : "");
+            h_resp_free(&r);
+            rd->reads++;
+        }
+    }
+    return NULL;
+}
+
+/* A number from the Prometheus text, or -1. */
+static double metric(h_server *s, const char *name)
+{
+    h_resp r;
+    double v = -1;
+    h_req(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
+    size_t len = strlen(name);
+    for (const char *p = r.body; p != NULL && *p != '\0';) {
+        if (strncmp(p, name, len) == 0 && p[len] == ' ')
+            v = strtod(p + len + 1, NULL);
+        p = strchr(p, '\n');
+        if (p != NULL)
+            p++;
+    }
+    h_resp_free(&r);
+    return v;
+}
+
+static json_t *audit_events(h_server *s)
+{
+    h_resp r;
+    h_req(s, "GET", "/api/migrations/" MID "/audit?format=json", g_lead, NULL, 0, NULL, &r);
+    H_EXPECT(&r, 200);
+    json_t *events = json_loadb(r.body, r.len, 0, NULL);
+    h_resp_free(&r);
+    if (!json_is_array(events))
+        fail_msg("the audit export is not a JSON array");
+    return events;
+}
+
+/* The whole drill against a server started with `env`. */
+static void drill(const char *const *env)
+{
+    h_server s;
+    assert_int_equal(h_server_init(&s), 0);
+    if (h_start(&s, NULL, env) != 0) {
+        h_dump_logs(&s);
+        fail_msg("the server did not start");
+    }
+    start_flight(&s);
+    size_t events0 = h_audit_count(&s, g_lead, MID);
+    json_t *m = h_get_migration(&s, g_lead, MID);
+    writer ws[WRITERS];
+    pthread_t th[WRITERS];
+    memset(ws, 0, sizeof ws);
+    for (int i = 0; i < WRITERS; i++) {
+        ws[i].s = &s;
+        ws[i].id = i;
+        ws[i].token = g_eng[i];
+        for (int k = 0; k < STEPS_EACH; k++)
+            ws[i].sids[k] = h_step_id(m, "takeoff", (size_t)(i * STEPS_EACH + k));
+    }
+    json_decref(m);
+    reader rd = {.s = &s, .token = g_lead};
+    pthread_t rth;
+    assert_int_equal(pthread_create(&rth, NULL, read_loop, &rd), 0);
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, write_loop, &ws[i]), 0);
+    int acked = 0, replayed = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        if (ws[i].failure[0] != '\0') {
+            h_dump_logs(&s);
+            fail_msg("writer %d: %s", i, ws[i].failure);
+        }
+        acked += ws[i].acked;
+        replayed += ws[i].replayed;
+    }
+    rd.stop = 1;
+    pthread_join(rth, NULL);
+    if (rd.failure[0] != '\0')
+        fail_msg("reader: %s", rd.failure);
+    assert_true(rd.reads > 0);
+    assert_int_equal(acked, WRITERS * STEPS_EACH * (2 * PAIRS + 1));
+    assert_true(replayed > 0);
+    fprintf(stderr, "  %d changes acknowledged (%d replays) in %.0f commits of %.0f units\n",
+            acked, replayed, metric(&s, "flightdeck_store_commits_total"),
+            metric(&s, "flightdeck_store_commit_batch_size_sum"));
+
+    /* a clean restart keeps everything that was acknowledged, and nothing more */
+    assert_int_equal(h_stop(&s, SIGTERM, 10000), 0);
+    assert_int_equal(s.exit_code, 0);
+    if (h_start(&s, NULL, env) != 0) {
+        h_dump_logs(&s);
+        fail_msg("the server did not restart");
+    }
+    m = h_get_migration(&s, g_lead, MID);
+    for (size_t i = 0; i < WRITERS * STEPS_EACH; i++) {
+        json_t *steps = json_object_get(json_array_get(json_object_get(m, "stages"), 0), "steps");
+        const char *st = status_of(json_array_get(steps, i));
+        if (st == NULL || strcmp(st, "done") != 0)
+            fail_msg("step %zu is %s after the restart, want done", i, st ? st : "(missing)");
+    }
+    json_decref(m);
+    json_t *events = audit_events(&s);
+    assert_int_equal(json_array_size(events), events0 + (size_t)acked);
+    h_check_chain(events, NULL);
+    json_decref(events);
+    assert_int_equal(h_stop(&s, SIGTERM, 10000), 0);
+    h_destroy(&s);
+}
+
+static void test_concurrent_writers_group_commit(void **state)
+{
+    (void)state;
+    drill(NULL);
+}
+
+static void test_concurrent_writers_one_commit_each(void **state)
+{
+    (void)state;
+    const char *env[] = {"FLIGHTDECK_GROUP_COMMIT=0", NULL};
+    drill(env);
+}
+
+static void test_small_batches_still_keep_everything(void **state)
+{
+    (void)state;
+    const char *env[] = {"FLIGHTDECK_GROUP_COMMIT_MAX=2", NULL};
+    drill(env);
+}
+
+static void test_bad_settings_refuse_to_start(void **state)
+{
+    (void)state;
+    const char *bad[][2] = {{"FLIGHTDECK_GROUP_COMMIT=yes", NULL},
+                            {"FLIGHTDECK_GROUP_COMMIT_MAX=0", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        h_server s;
+        assert_int_equal(h_server_init(&s), 0);
+        if (h_start(&s, NULL, bad[i]) == 0)
+            fail_msg("the server started with %s", bad[i][0]);
+        h_destroy(&s);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    h_init();
+    g_admin = h_token("root", "Root Admin", "admin", NULL);
+    g_lead = h_token("alice", "Alice", "lead", "data-stream");
+    for (int i = 0; i < WRITERS; i++) {
+        char sub[32], name[32];
+        snprintf(sub, sizeof sub, "eng-%d", i);
+        snprintf(name, sizeof name, "Engineer %d", i);
+        g_eng[i] = h_token(sub, name, "engineer", "data-stream");
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(g_admin);
+    free(g_lead);
+    for (int i = 0; i < WRITERS; i++)
+        free(g_eng[i]);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concurrent_writers_group_commit),
+        cmocka_unit_test(test_concurrent_writers_one_commit_each),
+        cmocka_unit_test(test_small_batches_still_keep_everything),
+        cmocka_unit_test(test_bad_settings_refuse_to_start),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
