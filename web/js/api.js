@@ -31,7 +31,9 @@ const RETRY_DELAYS = [300, 1000, 2500];
 
 // request('POST', '/api/...', {note: 'x'}) -> parsed JSON (null for 204); throws ApiError.
 // opts.key: the Idempotency-Key (one per user action; default: a new one);
-// opts.quiet401: do not call the unauthorized handler (for /api/me and sign-in).
+// opts.quiet401: do not call the unauthorized handler (for /api/me and sign-in);
+// opts.noRetry: answer a 502/503/504 at once (a go-around's 503 is an outcome to show, not a
+// server restarting); a request that never reached the server is still retried.
 export async function request(method, path, body, opts = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-Requested-With'] = 'flightdeck';
@@ -55,7 +57,8 @@ export async function request(method, path, body, opts = {}) {
       }
       throw new ApiError(0, { title: 'Offline', detail: 'Could not reach the server.' });
     }
-    if ((res.status === 502 || res.status === 503 || res.status === 504) && attempt < RETRY_DELAYS.length) {
+    if ((res.status === 502 || res.status === 503 || res.status === 504) && attempt < RETRY_DELAYS.length
+      && !opts.noRetry) {
       await sleep(RETRY_DELAYS[attempt]);
       continue;
     }
@@ -119,6 +122,25 @@ export const api = {
   resolveFeedback: (mid, bid, fid, resolution, key) =>
     request('POST', `/api/migrations/${encodeURIComponent(mid)}/briefings/${encodeURIComponent(bid)}/feedback/${encodeURIComponent(fid)}/resolve`,
       { resolution }, { key }),
+
+  // The go-around: the rollback PR (404 when none is armed), arming it, ordering and confirming
+  // a go-around (the answer waits for GitHub's merge: seconds), re-opening landing after one.
+  rollback: (mid, refresh) =>
+    request('GET', `/api/migrations/${encodeURIComponent(mid)}/rollback${refresh ? '?refresh=1' : ''}`),
+  // body: {repo, pr, merge_method?, requires_second_lead?}
+  armRollback: (mid, body) => request('PUT', `/api/migrations/${encodeURIComponent(mid)}/rollback`, body),
+  plan: (mid) => request('GET', `/api/migrations/${encodeURIComponent(mid)}/plan`),
+  goAround: (mid, reason, key) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/go-around`, { reason }, { key, noRetry: true }),
+  confirmGoAround: (mid, id, key) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/go-around/confirm`, { id }, { key, noRetry: true }),
+  reopenLanding: (mid, key) => request('POST', `/api/migrations/${encodeURIComponent(mid)}/landing/reopen`, undefined, { key }),
+
+  // Cutover switches: every switch with its history and the rules; the one-action way back.
+  switches: (mid) => request('GET', `/api/migrations/${encodeURIComponent(mid)}/switches`),
+  // body: {to?, reason?}
+  revertSwitch: (mid, name, body, key) =>
+    request('POST', `/api/migrations/${encodeURIComponent(mid)}/switches/${encodeURIComponent(name)}/revert`, body, { key }),
 };
 
 // All migrations, following next_cursor (a cutover team has a handful; stop at a sane bound).

@@ -1,6 +1,7 @@
-// cockpit.js - one migration, live: the stage strip, the active stage's checklist, the gates
-// (go/no-go board, briefings), the timeline, who is here, the dashboards, and the lead's stage
-// actions, which say what a start or a completion still waits for.
+// cockpit.js - one migration, live: the stage strip, the go-around panel, the cutover matrix,
+// the active stage's checklist, the gates (go/no-go board, briefings), the timeline, who is here,
+// the dashboards, and the lead's stage actions, which say what a start or a completion still
+// waits for.
 //
 // Keeping the screen true: on load and on every (re)connection the migration document is read
 // again; step events carry the step's new state and are applied directly (a step's version
@@ -11,8 +12,10 @@ import { api, ApiError } from './api.js';
 import { confirmDialog, dialogOpen, infoDialog, shortcutsDialog } from './dialog.js';
 import { h, replace, statusWord, uuid, windowText } from './dom.js';
 import { BriefingsPanel, gateWaitsFor, GoNoGoBoard, startWaitsFor } from './gates.js';
+import { GoAroundPanel } from './goaround.js';
 import { LiveStream } from './live.js';
 import { Checklist } from './steps.js';
+import { SwitchMatrix } from './switches.js';
 import { Timeline } from './timeline.js';
 
 const LEADS = new Set(['lead', 'admin']);
@@ -57,6 +60,17 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
   });
   const board = new GoNoGoBoard({ mid, me, onChanged: () => loadDoc() });
   const briefings = new BriefingsPanel({ mid, me, onChanged: () => { loadDoc(); loadBriefings(); } });
+  const goAround = new GoAroundPanel({
+    mid,
+    me,
+    onDoc: (next) => {
+      viewStage = null;
+      setDoc(next);
+    },
+    onAbort: () => abortFlight(),
+    onChanged: () => loadDoc(),
+  });
+  const matrix = new SwitchMatrix({ mid, me, onChanged: () => loadDoc() });
 
   const help = h('button', {
     type: 'button',
@@ -74,6 +88,8 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
       notice,
       h('div', { class: 'cockpit-grid' },
         h('div', { class: 'main-col' },
+          goAround.el,
+          matrix.el,
           h('div', { class: 'gates-row' }, board.el, briefings.el),
           checklist.el),
         h('aside', { class: 'side', 'aria-label': 'Crew, dashboards and timeline' },
@@ -246,6 +262,8 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     renderChecklist();
     board.render(doc);
     briefings.render(doc);
+    goAround.setDoc(doc);
+    matrix.setDoc(doc);
   }
 
   function renderChecklist() {
@@ -254,6 +272,7 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     const readOnly = doc.status === 'closed' || doc.status === 'aborted';
     let text = '';
     if (readOnly) text = `This migration is ${statusWord(doc.status).toLowerCase()}; its record is read-only.`;
+    else if (doc.status === 'go_around') text = 'This migration went around: the rollback PR was merged and landing is stopped. A lead re-opens landing for another attempt, or aborts.';
     else if (doc.status === 'draft') text = 'Not started yet: steps can be ticked once a lead starts the migration.';
     else if (stage && stage.status !== 'active') text = `You are looking at ${stage.title}, which is not the active stage.`;
     else if (!canWork) text = 'You are signed in as a viewer: you can follow along but not tick.';
@@ -509,9 +528,13 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
       loadDoc();
       loadBriefings();
       loadPresence();
+      goAround.reload();
+      matrix.reload();
     },
     onEvent: (action, ev) => {
       timeline.add([ev]);
+      goAround.onEvent(action);
+      matrix.onEvent(action);
       const after = ev.after;
       if (STEP_DOCS.has(action) && after && after.id !== undefined && after.stage) {
         applyStep(after);
@@ -561,6 +584,8 @@ export function mountCockpit(root, { mid, me, setConn, setCrumbs, onUnauthorized
     clearTimeout(refetchTimer);
     clearTimeout(briefingTimer);
     clearInterval(clock);
+    goAround.destroy();
+    matrix.destroy();
     live.stop();
     document.removeEventListener('keydown', onKey);
   }

@@ -5,11 +5,14 @@
 import { h } from './dom.js';
 
 // Ask before acting. Resolves {ok: true, reason} or {ok: false}.
-// opts: {title, body (string|Node|array), confirmLabel, danger, reason: {label, required}}
+// opts: {title, body (string|Node|array), confirmLabel, danger, reason: {label, required},
+//        typeToConfirm: 'word' (a deliberate act: the confirm button stays disabled until the
+//        person has typed exactly that word), className (extra class of the dialog)}
 export function confirmDialog(opts) {
   return new Promise((resolve) => {
     const opener = document.activeElement;
     let reasonInput = null;
+    let typed = null;
     const error = h('p', { class: 'dialog-error', role: 'alert' });
     const fields = [];
     if (opts.reason) {
@@ -24,6 +27,29 @@ export function confirmDialog(opts) {
     const cancel = opts.noCancel ? null : h('button', { type: 'button', class: 'btn', value: 'cancel' }, 'Cancel');
     const confirm = h('button', { type: 'submit', class: opts.danger ? 'btn btn-danger' : 'btn btn-primary' },
       opts.confirmLabel || 'Confirm');
+    if (opts.typeToConfirm) {
+      const word = opts.typeToConfirm;
+      const label = `Type ${word} to confirm`;
+      typed = h('input', {
+        id: 'dialog-typed',
+        type: 'text',
+        class: 'form-input type-confirm',
+        autocomplete: 'off',
+        autocapitalize: 'off',
+        spellcheck: 'false',
+        'aria-required': 'true',
+        'aria-describedby': 'dialog-typed-hint',
+      });
+      const sync = () => {
+        confirm.disabled = typed.value.trim() !== word;
+      };
+      typed.addEventListener('input', sync);
+      sync();
+      fields.push(
+        h('label', { for: 'dialog-typed', class: 'field-label' }, 'Type ', h('code', null, word), ' to confirm'),
+        typed,
+        h('p', { id: 'dialog-typed-hint', class: 'hint' }, `${label}: the button stays disabled until it matches.`));
+    }
     // novalidate: we say what is missing ourselves, in the dialog, in words.
     const form = h('form', { method: 'dialog', novalidate: true },
       h('h2', { id: 'dialog-title' }, opts.title),
@@ -31,7 +57,7 @@ export function confirmDialog(opts) {
       fields,
       error,
       h('div', { class: 'dialog-actions' }, cancel, confirm));
-    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' }, form);
+    const dlg = h('dialog', { class: `dialog${opts.className ? ` ${opts.className}` : ''}`, 'aria-labelledby': 'dialog-title' }, form);
 
     let settled = false;
     const finish = (result) => {
@@ -50,6 +76,11 @@ export function confirmDialog(opts) {
         reasonInput.focus();
         return;
       }
+      if (typed && typed.value.trim() !== opts.typeToConfirm) {
+        error.textContent = `Type ${opts.typeToConfirm} to confirm.`;
+        typed.focus();
+        return;
+      }
       finish({ ok: true, reason });
     });
     if (cancel) cancel.addEventListener('click', () => finish({ ok: false }));
@@ -64,8 +95,10 @@ export function confirmDialog(opts) {
 }
 
 // A small form in a dialog (a new briefing). Resolves {ok: true, values} or {ok: false}.
-// fields: [{name, label, kind: 'text'|'textarea'|'datetime'|'checks', required, value,
-//           options: [{value, label, checked}] (checks only)}]
+// fields: [{name, label, kind: 'text'|'textarea'|'datetime'|'checks'|'select'|'checkbox'|'number',
+//           required, value, hint,
+//           options: [{value, label, checked}] (checks and select only)}]
+// A 'checkbox' gives true/false; a 'number' gives a whole number, or refuses what is not one.
 export function formDialog(opts) {
   return new Promise((resolve) => {
     const opener = document.activeElement;
@@ -83,12 +116,33 @@ export function formDialog(opts) {
           h('legend', { class: 'field-label' }, f.label),
           boxes.map(({ o, box }) => h('label', { class: 'check', for: box.id }, box, ' ', o.label)));
       }
-      const input = f.kind === 'textarea'
-        ? h('textarea', { id, rows: 3, 'aria-required': f.required ? 'true' : null })
-        : h('input', { id, type: f.kind === 'datetime' ? 'datetime-local' : 'text', class: 'form-input', autocomplete: 'off', 'aria-required': f.required ? 'true' : null });
-      if (f.value !== undefined) input.value = f.value;
+      const hintId = f.hint ? `${id}-hint` : null;
+      const hint = f.hint ? h('p', { id: hintId, class: 'hint field-hint' }, f.hint) : null;
+      if (f.kind === 'checkbox') {
+        const box = h('input', { type: 'checkbox', id, checked: f.value ? true : null, 'aria-describedby': hintId });
+        inputs.set(f.name, { f, box });
+        return [h('label', { class: 'check check-field', for: id }, box, ' ', f.label), hint];
+      }
+      let input;
+      if (f.kind === 'textarea') {
+        input = h('textarea', { id, rows: 3, 'aria-required': f.required ? 'true' : null, 'aria-describedby': hintId });
+      } else if (f.kind === 'select') {
+        input = h('select', { id, class: 'form-input', 'aria-describedby': hintId },
+          f.options.map((o) => h('option', { value: o.value }, o.label)));
+      } else {
+        input = h('input', {
+          id,
+          type: f.kind === 'datetime' ? 'datetime-local' : 'text',
+          inputmode: f.kind === 'number' ? 'numeric' : null,
+          class: 'form-input',
+          autocomplete: 'off',
+          'aria-required': f.required ? 'true' : null,
+          'aria-describedby': hintId,
+        });
+      }
+      if (f.value !== undefined && f.value !== null) input.value = String(f.value);
       inputs.set(f.name, { f, input });
-      return [h('label', { for: id, class: 'field-label' }, f.label), input];
+      return [h('label', { for: id, class: 'field-label' }, f.label), input, hint];
     });
     const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
     const confirm = h('button', { type: 'submit', class: 'btn btn-primary' }, opts.confirmLabel || 'Save');
@@ -111,7 +165,9 @@ export function formDialog(opts) {
       e.preventDefault();
       const values = {};
       for (const [name, it] of inputs) {
-        if (it.boxes) {
+        if (it.box) {
+          values[name] = it.box.checked;
+        } else if (it.boxes) {
           values[name] = it.boxes.filter((b) => b.box.checked).map((b) => b.o.value);
           if (it.f.required && values[name].length === 0) {
             error.textContent = `${it.f.label}: choose at least one.`;
@@ -125,6 +181,15 @@ export function formDialog(opts) {
             it.input.focus();
             return;
           }
+          if (it.f.kind === 'number' && values[name]) {
+            const n = /^[0-9]{1,15}$/.test(values[name]) ? Number(values[name]) : NaN;
+            if (!Number.isSafeInteger(n) || n < 1) {
+              error.textContent = `${it.f.label} must be a whole number such as 42.`;
+              it.input.focus();
+              return;
+            }
+            values[name] = n;
+          }
         }
       }
       finish({ ok: true, values });
@@ -136,7 +201,7 @@ export function formDialog(opts) {
     });
     document.body.append(dlg);
     dlg.showModal();
-    const first = form.querySelector('input, textarea');
+    const first = form.querySelector('input, textarea, select');
     (first || confirm).focus();
   });
 }

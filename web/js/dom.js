@@ -130,7 +130,7 @@ export const STATUS_WORDS = {
   landed: 'Landed',
   closed: 'Closed',
   aborted: 'Aborted',
-  go_around: 'Go-around',
+  go_around: 'Went around',
   pending: 'Pending',
   done: 'Done',
   skipped: 'Skipped',
@@ -138,6 +138,11 @@ export const STATUS_WORDS = {
   active: 'Active',
   awaiting_confirmation: 'Awaiting confirmation',
 };
+
+// The first 7 characters of a commit SHA, as GitHub shows it ('' for none).
+export function shortSha(sha) {
+  return typeof sha === 'string' ? sha.slice(0, 7) : '';
+}
 
 export function statusWord(s) {
   return STATUS_WORDS[s] || String(s || '');

@@ -22,6 +22,8 @@ const ACTIONS = [
   // the go-around
   'rollback.arm', 'rollback.armed', 'rollback.disarmed', 'go_around.requested', 'go_around.started',
   'go_around.merged', 'go_around.failed', 'go_around.expired', 'landing.reopen',
+  // cutover switches
+  'switch.move', 'switch.revert', 'switch.applied', 'switch.failed',
   'overdue', 'armed', 'disarmed', 'go_around', 'signoff', 'briefing', 'message',
 ];
 

@@ -11,6 +11,7 @@
 
 import { api } from './api.js';
 import { copyText, h, hms, replace, statusWord, uuid } from './dom.js';
+import { ruleRefusal } from './switches.js';
 
 const STATUS_VERB = {
   done: 'ticked', skipped: 'skipped', failed: 'marked failed', pending: 'unticked', awaiting_confirmation: 'ticked',
@@ -32,6 +33,9 @@ export function conflictText(current) {
 function errorText(err) {
   if (err.status === 0) return 'Could not reach the server. Nothing was changed; try again.';
   if (err.status === 403) return `Not allowed: ${err.message}`;
+  // A switch step whose move a plan rule forbids: say which rule and what is missing.
+  const rule = err.status === 409 ? ruleRefusal(err.body) : null;
+  if (rule) return rule;
   return err.message;
 }
 
@@ -181,6 +185,7 @@ export class Checklist {
       step.owner_team ? h('span', { class: 'team' }, step.owner_team) : null,
       step.expected_minutes != null ? h('span', { class: 'mins' }, `~${step.expected_minutes} min`) : null);
     const details = step.details ? h('p', { class: 'step-details' }, step.details) : null;
+    const sw = this.switchLine(step);
     const command = step.command
       ? h('div', { class: 'step-command' },
         h('code', null, step.command),
@@ -199,7 +204,7 @@ export class Checklist {
     const who = this.whoText(step);
 
     replace(c.main, box,
-      h('div', { class: 'step-body' }, head, meta, details, command, link,
+      h('div', { class: 'step-body' }, head, meta, sw, details, command, link,
         who ? h('p', { class: 'step-who' }, who) : null));
 
     const buttons = [];
@@ -252,6 +257,26 @@ export class Checklist {
       const again = c.el.querySelector(`[data-action="${focusedAction}"]`);
       (again && !again.disabled ? again : c.el).focus({ preventScroll: true });
     }
+  }
+
+  // A switch step says which switch it moves and to where (and where the switch is now); a
+  // verification step says what it verifies (rules may require it recent).
+  switchLine(step) {
+    const move = step.switch && step.switch.name ? step.switch : null;
+    if (!move && !step.verifies) return null;
+    const parts = [];
+    if (move) {
+      const sw = ((this.migration && this.migration.switches) || []).find((x) => x.name === move.name);
+      parts.push(h('span', { class: 'step-switch-move' },
+        h('span', { 'aria-hidden': 'true' }, '⇄ '), 'Moves switch ', h('strong', null, move.name),
+        ' to ', h('strong', null, `'${move.position}'`)),
+      sw ? h('span', { class: 'step-switch-now' },
+        sw.position === move.position ? ` (${move.name} is there now)` : ` (now at '${sw.position}')`) : null);
+    }
+    if (step.verifies) {
+      parts.push(h('span', { class: 'step-verifies' }, `${move ? ' · ' : ''}Verifies `, h('strong', null, step.verifies)));
+    }
+    return h('p', { class: 'step-switch' }, parts);
   }
 
   whoText(step) {

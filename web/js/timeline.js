@@ -30,7 +30,22 @@ const VERBS = {
   'briefing.ack': 'acknowledged the plan',
   'feedback.create': 'gave feedback',
   'feedback.resolve': 'resolved feedback',
+  'rollback.arm': 'armed the rollback PR',
+  'rollback.armed': 'the go-around is armed',
+  'rollback.disarmed': 'the go-around is not armed',
+  'go_around.requested': 'ordered a go-around',
+  'go_around.started': 'started the go-around',
+  'go_around.merged': 'went around',
+  'go_around.failed': 'the go-around failed',
+  'go_around.expired': 'the go-around request expired',
+  'landing.reopen': 're-opened landing',
+  'switch.move': 'moved a switch',
+  'switch.revert': 'reverted a switch',
+  'switch.applied': 'applied a switch',
+  'switch.failed': 'a flag call failed',
 };
+
+const short = (sha) => (typeof sha === 'string' ? sha.slice(0, 7) : '');
 
 // The stage key at the end of a target such as "migrations/m/stages/inflight".
 function stageKey(ev, obj) {
@@ -72,6 +87,30 @@ export function describe(ev, stageTitle) {
       return `gave feedback: “${clip(obj.text)}”`;
     case 'feedback.resolve':
       return `resolved feedback: “${clip(obj.text)}”`;
+    case 'rollback.arm':
+      return `armed the rollback PR ${obj.repo}#${obj.pr} at ${short(obj.approved_sha)}`;
+    case 'rollback.armed':
+      return 'found the go-around armed';
+    case 'rollback.disarmed':
+      return `found the go-around not armed: ${(obj.reasons || []).map((r) => r.text).join('; ') || 'no reason given'}`;
+    case 'go_around.requested':
+      return 'ordered a go-around; a second lead must confirm';
+    case 'go_around.started':
+      return `started the go-around: merging ${obj.pr ? `${obj.pr.repo}#${obj.pr.number}` : 'the rollback PR'}`;
+    case 'go_around.merged':
+      return `went around: the rollback PR was merged as ${short(obj.merge_sha)}; landing stopped`;
+    case 'go_around.failed':
+      return `ordered a go-around that failed: ${String(obj.outcome || 'error').replace(/_/g, ' ')}`;
+    case 'go_around.expired':
+      return 'ordered a go-around that expired: no second lead confirmed in time';
+    case 'switch.move':
+      return `moved ${obj.switch} to '${obj.position}'`;
+    case 'switch.revert':
+      return `reverted ${obj.switch} to '${obj.position}'`;
+    case 'switch.applied':
+      return `confirmed ${obj.switch} is applied at '${obj.position}'`;
+    case 'switch.failed':
+      return `could not apply ${obj.switch} → '${obj.position}' (the flag call failed)`;
     default:
       break;
   }
@@ -125,7 +164,8 @@ export class Timeline {
   item(ev) {
     const who = (ev.actor && (ev.actor.name || ev.actor.sub)) || 'system';
     const action = String(ev.action || '');
-    const alert = action.endsWith('.overdue') || action.endsWith('.override') ? ' tl-alert' : '';
+    const alert = action.endsWith('.overdue') || action.endsWith('.override') || action === 'rollback.disarmed'
+      || action === 'go_around.failed' || action === 'switch.failed' || action === 'switch.revert' ? ' tl-alert' : '';
     const cls = `tl-item tl-${action.replace(/[^a-z_]/g, '-')}${alert}`;
     return h('li', { class: cls, dataset: { seq: String(ev.seq) } },
       h('time', { datetime: ev.at || '', class: 'tl-time' }, hms(ev.at)),
