@@ -356,9 +356,14 @@ static void send_problem(h2o_req_t *req, const char *request_id, fd_err e, const
 
     char type[96];
     snprintf(type, sizeof type, PROBLEM_TYPE_BASE "%s", fd_err_name(e));
-    json_t *body =
-        json_pack("{s:s, s:s, s:i, s:s, s:s, s:s?}", "type", type, "title", errors[e].title,
-                  "status", status, "detail", detail, "instance", path, "request_id", request_id);
+    /* the path (and a detail that quotes it) are the client's bytes: JSON carries only UTF-8,
+     * so anything else is shown as '?' rather than losing the whole problem body */
+    char safe_path[1024], safe_detail[1024];
+    check_utf8_sanitize(path, strlen(path), safe_path, sizeof safe_path);
+    check_utf8_sanitize(detail, strlen(detail), safe_detail, sizeof safe_detail);
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s?}", "type", type, "title",
+                             errors[e].title, "status", status, "detail", safe_detail, "instance",
+                             safe_path, "request_id", request_id);
     if (body == NULL) {
         send_body(req, status, NULL, NULL, 0);
         return;

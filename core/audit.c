@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "store_internal.h"
 #include "timefmt.h"
 #include "webhook.h"
@@ -85,6 +86,13 @@ fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, cons
 
     if (a == NULL || has_real(before) || has_real(after))
         return FD_E_INTERNAL;
+    /* A string that is not UTF-8 cannot go into JSON: jansson would drop the member and the
+     * event would be chained without it. Refuse instead; the rules check user text first and
+     * say which field, this is the last line of defence. */
+    const char *texts[] = {migration, action, target, note, ctx->request_id, a->sub, a->name};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i] != NULL && !check_is_utf8(texts[i], strlen(texts[i])))
+            return FD_E_INVALID;
     if (store_audit_next_seq(st, &seq) != FD_OK ||
         store_audit_prev_hash(st, migration, prev) != FD_OK)
         return FD_E_INTERNAL;

@@ -20,6 +20,78 @@ static void join_path(char *out, size_t n, const char *path, const char *name)
         snprintf(out, n, "%s.%s", path, name);
 }
 
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2, min = 0x80, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3, min = 0x800, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+int check_is_utf8(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (len > 0) {
+        size_t n = utf8_seq(p, len);
+        if (n == 0)
+            return 0;
+        p += n;
+        len -= n;
+    }
+    return 1;
+}
+
+char *check_utf8_sanitize(const char *s, size_t len, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    if (cap == 0)
+        return out;
+    while (len > 0) {
+        size_t n = utf8_seq(p, len);
+        if (n == 0) { /* one bad byte becomes one '?' */
+            if (o + 1 >= cap)
+                break;
+            out[o++] = '?';
+            p++;
+            len--;
+            continue;
+        }
+        if (o + n >= cap)
+            break;
+        if (n == 1 && *p == '\0')
+            break;
+        memcpy(out + o, p, n);
+        o += n;
+        p += n;
+        len -= n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 int check_is_slug(const char *s)
 {
     if (s == NULL)

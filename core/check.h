@@ -43,6 +43,15 @@ fd_err check_object(const json_t *obj, const check_field *fields, const char *pa
 /* 1 when `s` is a slug ([a-z0-9-]{1,64}). */
 int check_is_slug(const char *s);
 
+/* 1 when the `len` bytes at `s` are well-formed UTF-8 (no overlong forms, no surrogates, nothing
+ * past U+10FFFF). Text that reaches the audit log must be: JSON cannot carry anything else. */
+int check_is_utf8(const char *s, size_t len);
+
+/* Copy `s` into `out` (cap bytes, always NUL-terminated), replacing every byte that is not part
+ * of well-formed UTF-8 with '?', and cutting only at character boundaries. For echoing hostile
+ * input (a path, a method) back in an error message. Returns out. */
+char *check_utf8_sanitize(const char *s, size_t len, char *out, size_t cap);
+
 /* Convenience getters after check_object: the member, or `dflt` when absent or null. */
 const char *check_str(const json_t *obj, const char *name, const char *dflt);
 long long check_int(const json_t *obj, const char *name, long long dflt);

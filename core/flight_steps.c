@@ -340,6 +340,11 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (text != NULL && strlen(text) > TEXT_MAX)
         return fd_fail(&ctx->problem, FD_E_INVALID, actions[act].text ? actions[act].text : "note",
                        "the text may have at most %d characters", TEXT_MAX);
+    /* JSON bodies are UTF-8 already; chat forms and other callers may not be, and the audit
+     * log (JSON) cannot record anything else */
+    if (text != NULL && !check_is_utf8(text, strlen(text)))
+        return fd_fail(&ctx->problem, FD_E_INVALID, actions[act].text ? actions[act].text : "note",
+                       "the text must be UTF-8");
     e = flight_load_head(st, ctx, a->mid, &h);
     if (e == FD_OK)
         e = load_step(st, ctx, a->mid, a->sid, &old);
@@ -419,6 +424,8 @@ static fd_err rule_confirm(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (note != NULL && strlen(note) > TEXT_MAX)
         return fd_fail(&ctx->problem, FD_E_INVALID, "note",
                        "the note may have at most %d characters", TEXT_MAX);
+    if (note != NULL && !check_is_utf8(note, strlen(note)))
+        return fd_fail(&ctx->problem, FD_E_INVALID, "note", "the note must be UTF-8");
     e = flight_load_head(st, ctx, a->mid, &h);
     if (e == FD_OK)
         e = load_step(st, ctx, a->mid, a->sid, &old);

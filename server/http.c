@@ -12,6 +12,7 @@
  * per request in its pool and which nothing else uses here.
  */
 #include "server/http.h"
+#include "core/check.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -133,10 +134,15 @@ static h2o_iovec_t problem_text(h2o_req_t *req, int status, const char *slug, co
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     char type[96];
     snprintf(type, sizeof type, "https://flightdeck.dev/problems/%s", slug);
+    /* the path and the method are the client's bytes: JSON carries only UTF-8, so anything
+     * else is shown as '?' rather than losing the whole body */
+    char instance[1024], safe_detail[512];
+    check_utf8_sanitize(req->path.base != NULL ? req->path.base : "", req->path.base ? plen : 0,
+                        instance, sizeof instance);
+    check_utf8_sanitize(detail, strlen(detail), safe_detail, sizeof safe_detail);
     json_t *doc =
-        json_pack("{s:s, s:s, s:i, s:s, s:s%, s:s}", "type", type, "title", title, "status", status,
-                  "detail", detail, "instance", req->path.base != NULL ? req->path.base : "", plen,
-                  "request_id", request_id(req));
+        json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "title", title, "status", status,
+                  "detail", safe_detail, "instance", instance, "request_id", request_id(req));
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
     h2o_iovec_t out = h2o_iovec_init(H2O_STRLIT("{}\n"));
     if (text != NULL) {

@@ -2,6 +2,7 @@
  * router.c - matching "{param}" patterns against raw request paths.
  */
 #include "server/router.h"
+#include "core/check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,9 @@ int router_decode_param(const char *in, size_t len, char *out, size_t outlen)
         out[n++] = (char)ch;
     }
     out[n] = '\0';
+    /* ids are text that ends up in JSON (problem details, audit targets): UTF-8 or nothing */
+    if (!check_is_utf8(out, n))
+        return -1;
     return (int)n;
 }
 

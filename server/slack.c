@@ -3,6 +3,7 @@
  * core/chat.c (see slack.h).
  */
 #include "server/slack.h"
+#include "core/check.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -226,7 +227,10 @@ int slack_form_get(const char *body, size_t len, const char *key, char *out, siz
         /* a name longer than any key we ask for simply does not match */
         long n = nlen < sizeof name ? form_decode(pair, nlen, name, sizeof name) : -1;
         if (!found && n >= 0 && (size_t)n == klen && memcmp(name, key, klen) == 0) {
-            if (form_decode(val, vlen, out, outlen) < 0)
+            long vn = form_decode(val, vlen, out, outlen);
+            /* a value is text for the audit log (JSON): UTF-8, and no NUL to cut it short */
+            if (vn < 0 || memchr(out, '\0', (size_t)vn) != NULL ||
+                !check_is_utf8(out, (size_t)vn))
                 return -1;
             found = 1;
         }
@@ -381,8 +385,8 @@ void slack_handle(api_call *c)
     int rc = slack_form_get(body, req->entity.len, "command", command, sizeof command);
     if (ru < 0 || rt < 0 || rc < 0 || ru == 0) {
         refuse(c, FD_E_BAD_REQUEST,
-               "The body must be form-encoded as Slack sends slash commands, with user_id (and "
-               "text, command); text may have at most 4000 characters.");
+               "The body must be form-encoded UTF-8 as Slack sends slash commands, with user_id "
+               "(and text, command); text may have at most 4000 characters.");
         return;
     }
     if (rt == 0)

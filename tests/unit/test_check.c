@@ -139,6 +139,25 @@ static void not_an_object(void **state)
     fd_problem_clear(&p);
 }
 
+static void utf8_checks_and_sanitising(void **state)
+{
+    (void)state;
+    assert_true(check_is_utf8("", 0));
+    assert_true(check_is_utf8("plain", 5));
+    assert_true(check_is_utf8("caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x9b\xab", 14));
+    assert_false(check_is_utf8("\xff", 1));
+    assert_false(check_is_utf8("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(check_is_utf8("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(check_is_utf8("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+    assert_false(check_is_utf8("\xe2\x80", 2));         /* cut short */
+    char out[16];
+    assert_string_equal(check_utf8_sanitize("m\xfex", 3, out, sizeof out), "m?x");
+    assert_string_equal(check_utf8_sanitize("caf\xc3\xa9", 5, out, sizeof out), "caf\xc3\xa9");
+    /* cut at a character boundary, never inside one */
+    assert_string_equal(check_utf8_sanitize("abcd\xc3\xa9", 6, out, 6), "abcd");
+    assert_true(check_is_utf8(out, strlen(out)));
+}
+
 static void getters_with_defaults(void **state)
 {
     (void)state;
@@ -161,6 +180,7 @@ int main(void)
         cmocka_unit_test(missing_and_wrong_types), cmocka_unit_test(bounds),
         cmocka_unit_test(slugs_urls_times),        cmocka_unit_test(not_an_object),
         cmocka_unit_test(getters_with_defaults),
+        cmocka_unit_test(utf8_checks_and_sanitising),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -306,6 +306,9 @@ static void skip_needs_reason_fail_needs_note(void **state)
     EXPECT(FD_E_INVALID, flight_step_action(f->st, &ctx, MID, a, FD_STEP_SKIP, "", &out));
     EXPECT(FD_E_INVALID, flight_step_action(f->st, &ctx, MID, a, FD_STEP_FAIL, NULL, &out));
     assert_string_equal(ctx.problem.field, "note");
+    /* a note that is not UTF-8 cannot be recorded (found by fuzz_export): refused, not dropped */
+    EXPECT(FD_E_INVALID, flight_step_action(f->st, &ctx, MID, a, FD_STEP_TICK, "ok \xff", &out));
+    assert_string_equal(ctx.problem.field, "note");
     fd_problem_clear(&ctx.problem);
 
     /* a failed step blocks the stage until it is resolved */

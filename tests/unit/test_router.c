@@ -211,6 +211,11 @@ static void decode_param_contract(void **state)
     assert_int_equal(router_decode_param("abcdefgh", 8, out, sizeof out), -1); /* no room for NUL */
     assert_int_equal(router_decode_param("abcdefg", 7, out, sizeof out), 7);
     assert_int_equal(router_decode_param("a/b", 3, out, sizeof out), -1);
+    /* not UTF-8 (found by fuzz_api: the 404 used to lose its body): no such id */
+    assert_int_equal(router_decode_param("m%FEx", 5, out, sizeof out), -1);
+    assert_int_equal(router_decode_param("%C0%AF", 6, out, sizeof out), -1); /* overlong '/' */
+    assert_int_equal(router_decode_param("%ED%A0%80", 9, out, sizeof out), -1); /* surrogate */
+    assert_int_equal(router_decode_param("caf%C3%A9", 9, out, sizeof out), 5);
 }
 
 /* The process's own tables: every route well-formed and reachable, none shadowed by another. */

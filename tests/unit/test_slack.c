@@ -126,6 +126,12 @@ static void form_bodies_decode_plus_and_escapes(void **state)
     /* the length given is the body: nothing after it is read */
     assert_int_equal(slack_form_get("user_id=U1&text=ab", 16, "text", out, sizeof out), 1);
     assert_string_equal(out, "");
+    /* found by fuzz_slack: a value that is not UTF-8 used to reach chat and end in a 500 after
+     * the tick had committed with its note lost; a raw NUL cut the text short */
+    assert_int_equal(slack_form_get("user_id=U1&text=tick+m1+2+%FF", 29, "text", out, sizeof out),
+                     -1);
+    assert_int_equal(slack_form_get("user_id=U%C0%AF", 15, "user_id", out, sizeof out), -1);
+    assert_int_equal(slack_form_get("user_id=U1&text=a\0b", 19, "text", out, sizeof out), -1);
 }
 
 /* ---- the handler ---- */
