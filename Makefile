@@ -130,7 +130,7 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz fuzz-build
 fuzz: deps
 	@scripts/deps.sh $(DEB_FUZZ)
-	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory -j2 BUILD=build/fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) LSAN_SUPP=$(abspath tests/lsan.supp) sh tests/fuzz/run.sh build/fuzz/fuzzers
 

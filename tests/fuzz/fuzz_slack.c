@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/audit.h"
+#include "core/check.h"
 #include "core/chat.h"
 #include "server/auth.h"
 #include "server/http.h"
@@ -119,6 +120,9 @@ static void check_form_key(const char *body, size_t len, const char *key, size_t
     int rw = ref_form_get(body, len, key, &want, &wlen);
     if (rw == 1 && wlen + 1 > outlen)
         rw = -1; /* does not fit */
+    /* the value of the asked key must be text: UTF-8 without a NUL (the audit log is JSON) */
+    if (rw == 1 && (memchr(want, '\0', wlen) != NULL || !check_is_utf8(want, wlen)))
+        rw = -1;
     int rg = slack_form_get(body, len, key, out, outlen);
     FUZZ_CHECK(rg == rw, "slack_form_get(%s) = %d, the reference says %d", key, rg, rw);
     if (rg == 1)
