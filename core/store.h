@@ -110,8 +110,8 @@ fd_err store_backup(fd_store *st, const char *dst_path, int pages_per_step, int 
  * not touch the write connection in between (units wait: store_batch_writable).
  */
 typedef struct store_batch_hooks {
-    /* A new batch was opened: arrange for store_batch_detach (or _finish) to be called soon,
-     * e.g. at the end of the current loop iteration. */
+    /* A new batch was opened, or a read snapshot: arrange for store_batch_detach (or _finish)
+     * and store_batch_read_end to be called soon, e.g. at the end of the loop iteration. */
     void (*opened)(void *arg);
     /* A unit wants the write connection while the committing thread has it (a caller that did
      * not wait for store_batch_writable): block until the commit is back and end it
@@ -158,6 +158,9 @@ void store_batch_commit_run(fd_store *st);
  * FD_E_INTERNAL: it failed and nothing of it was applied (its events are dropped); the reason
  * is in store_last_error. *id gets the batch. */
 fd_err store_batch_end(fd_store *st, uint64_t *id);
+/* End the read connection's snapshot (the next plain read takes a new one). Call at the end of
+ * each loop iteration: a snapshot kept longer would pin the WAL. */
+void store_batch_read_end(fd_store *st);
 /* Why the last batch failed to commit, for the log ("" when none has). */
 const char *store_batch_error(fd_store *st);
 /* detach + commit_run + end on the calling thread (shutdown; tests). FD_OK also when there was

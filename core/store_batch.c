@@ -78,6 +78,9 @@ fd_err store_batch_enable(fd_store *st, const store_batch_hooks *hooks, fd_probl
         st->rdb = NULL;
         return FD_E_INTERNAL;
     }
+    /* A unit's savepoint keeps the pages it changes in a statement journal, which spills to a
+     * temporary file past 64 KiB: keep it in memory, the loop must not wait on a disk for it. */
+    sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
     memset(&st->batch, 0, sizeof st->batch);
     if (hooks != NULL)
         st->batch.hooks = *hooks;
@@ -93,8 +96,7 @@ void store_batch_disable(fd_store *st)
     if (st->in_tx)
         store_batch_unit_rollback(st);
     if (store_batch_finish(st, NULL) != FD_OK)
-        fprintf(stderr, "flightdeck: the last batch could not be committed: %s\n",
-                st->last_error);
+        fprintf(stderr, "flightdeck: the last batch could not be committed: %s\n", st->last_error);
     read_snapshot_end(st);
     for (int i = 0; i < S__COUNT; i++) {
         sqlite3_finalize(st->rstmts[i]);
@@ -158,11 +160,16 @@ int store_batch_reads_committed(fd_store *st)
     if (b->state == STORE_BATCH_OPEN && b->touched == b->id)
         return 0; /* acting inside the open batch: see it */
     if (!b->read_tx) {
-        /* One snapshot until the next batch ends: a document read in several statements is
-         * never torn by a commit landing between them. If BEGIN fails, each statement is its
-         * own snapshot, which still shows committed data only. */
-        if (sqlite3_exec(st->rdb, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+        /* One snapshot until the end of the loop iteration (store_batch_read_end) or the next
+         * batch end, whichever comes first: a document read in several statements is never torn
+         * by a commit landing between them, and the WAL is not pinned for longer (a snapshot
+         * held across commits keeps checkpoints from finishing and the WAL file growing). If
+         * BEGIN fails, each statement is its own snapshot, which still shows committed data. */
+        if (sqlite3_exec(st->rdb, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
             b->read_tx = 1;
+            if (b->hooks.opened != NULL)
+                b->hooks.opened(b->hooks.arg);
+        }
     }
     return 1;
 }
@@ -300,6 +307,12 @@ fd_err store_batch_end(fd_store *st, uint64_t *id)
     if (ok)
         store_queue_flush(st);
     return ok ? FD_OK : FD_E_INTERNAL;
+}
+
+void store_batch_read_end(fd_store *st)
+{
+    if (st->batch.on)
+        read_snapshot_end(st);
 }
 
 const char *store_batch_error(fd_store *st)

@@ -195,9 +195,9 @@ typedef struct store_batch {
 struct fd_store {
     sqlite3 *db; /* the connection that writes (the only one outside batch mode) */
     fd_ports ports;
-    sqlite3_stmt *stmts[S__COUNT]; /* prepared on db */
-    int in_tx;                     /* a transaction (batch mode: a unit) is open */
-    sqlite3 *rdb;                  /* batch mode: read-only, sees committed data only */
+    sqlite3_stmt *stmts[S__COUNT];  /* prepared on db */
+    int in_tx;                      /* a transaction (batch mode: a unit) is open */
+    sqlite3 *rdb;                   /* batch mode: read-only, sees committed data only */
     sqlite3_stmt *rstmts[S__COUNT]; /* prepared on rdb */
     sqlite3 *last;                  /* the connection of the last statement (for errors) */
     store_batch batch;

@@ -3,9 +3,9 @@
  * retry schedule, and the readable line a Slack incoming webhook shows.
  *
  * Every audit event that matches a subscription becomes a delivery row in the same transaction
- * as the event (webhook_enqueue_tx, called by audit_append). The outbound worker in server/ takes due
- * deliveries (webhook_due), POSTs them, and the loop records each attempt (webhook_record):
- * 2xx delivers, anything else is retried after webhook_backoff_ms() until max_attempts, then the
+ * as the event (webhook_enqueue_tx, called by audit_append). The outbound worker in server/ takes
+ * due deliveries (webhook_due), POSTs them, and the loop records each attempt (webhook_record): 2xx
+ * delivers, anything else is retried after webhook_backoff_ms() until max_attempts, then the
  * delivery is "failed". Deliveries are rows, so a restart simply finds them pending again.
  *
  * Webhook document (never the secret):

@@ -58,7 +58,7 @@ static struct {
     parked *head, *tail; /* FIFO */
     size_t nparked;
     after *after_head, *after_tail; /* FIFO, in batch order */
-    h2o_timeout_t flush_timeout; /* 0 ms: the end of the current loop iteration */
+    h2o_timeout_t flush_timeout;    /* 0 ms: the end of the current loop iteration */
     h2o_timeout_entry_t flush_entry;
     int in_flight; /* a batch is with the committing thread (loop's view) */
     h2o_multithread_receiver_t receiver;
@@ -108,7 +108,8 @@ static void schedule_flush(void)
 }
 
 /* The store opened a batch: commit it at the end of this loop iteration, so that everything the
- * iteration brings in (all the sockets that were readable) joins it. */
+ * iteration brings in (all the sockets that were readable) joins it. (Or it opened a read
+ * snapshot, which ends there too.) */
 static void on_batch_opened(void *arg)
 {
     (void)arg;
@@ -221,6 +222,7 @@ static void run_parked(void)
 /* The end of a loop iteration: let the parked in, then send the batch to disk. */
 static void flush(void)
 {
+    store_batch_read_end(C.st); /* this iteration's reads are done */
     if (C.in_flight)
         return; /* the commit's return schedules the next flush */
     run_parked();

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MID "gc"
 #define WRITERS 12
@@ -153,6 +154,7 @@ static void *read_loop(void *arg)
             h_resp_free(&r);
             rd->reads++;
         }
+        usleep(20000); /* public routes are rate-limited per address (200/s) */
     }
     return NULL;
 }
@@ -232,8 +234,8 @@ static void drill(const char *const *env)
     assert_true(rd.reads > 0);
     assert_int_equal(acked, WRITERS * STEPS_EACH * (2 * PAIRS + 1));
     assert_true(replayed > 0);
-    fprintf(stderr, "  %d changes acknowledged (%d replays) in %.0f commits of %.0f units\n",
-            acked, replayed, metric(&s, "flightdeck_store_commits_total"),
+    fprintf(stderr, "  %d changes acknowledged (%d replays) in %.0f commits of %.0f units\n", acked,
+            replayed, metric(&s, "flightdeck_store_commits_total"),
             metric(&s, "flightdeck_store_commit_batch_size_sum"));
 
     /* a clean restart keeps everything that was acknowledged, and nothing more */

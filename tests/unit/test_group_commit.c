@@ -90,8 +90,8 @@ static fd_err act(gc *g, const fd_actor *who, int64_t sid, fd_step_action a, con
     fd_ctx_init(&ctx, who, "req-gc");
     ctx.idem_key = key;
     ctx.request_hash = key != NULL ? "hash-of-the-request" : NULL;
-    fd_err e = flight_step_action(g->f->st, &ctx, CX_MID, sid,
-                                  a, a == FD_STEP_UNTICK ? "undo" : NULL, &out);
+    fd_err e = flight_step_action(g->f->st, &ctx, CX_MID, sid, a,
+                                  a == FD_STEP_UNTICK ? "undo" : NULL, &out);
     json_decref(out);
     fd_problem_clear(&ctx.problem);
     return e;
@@ -165,10 +165,14 @@ static void test_refused_unit_takes_only_itself(void **state)
     fd_store_stats s0, s1;
     store_stats(g->f->st, &s0);
 
+    int opened = g->opened;
     assert_int_equal(act(g, &g->f->alice, a, FD_STEP_TICK, NULL), FD_OK);
+    uint64_t open = store_batch_open_id(g->f->st);
+    assert_true(open > 0);
+    assert_true(g->opened > opened); /* the server was told to commit it soon */
     assert_int_equal(refuse_after_writing(g), FD_E_CONFLICT);
     assert_int_equal(act(g, &g->f->bob, c, FD_STEP_TICK, NULL), FD_OK);
-    assert_int_equal(g->opened, 1); /* one batch for all three */
+    assert_int_equal(store_batch_open_id(g->f->st), open); /* one batch for all three */
     assert_int_equal(store_batch_units(g->f->st), 2);
     assert_int_equal(nevents(g), before); /* nothing reached the sink before the commit */
 
@@ -274,7 +278,8 @@ static void test_reads_run_while_another_thread_commits(void **state)
         pthread_t t;
         assert_int_equal(pthread_create(&t, NULL, commit_thread, &c), 0);
         for (int i = 0; i < 5; i++)
-            assert_string_equal(status_of(g, a, buf, sizeof buf), round % 2 == 0 ? "pending" : "done");
+            assert_string_equal(status_of(g, a, buf, sizeof buf),
+                                round % 2 == 0 ? "pending" : "done");
         pthread_join(t, NULL);
         assert_int_equal(store_batch_end(g->f->st, NULL), FD_OK);
         assert_string_equal(status_of(g, b, buf, sizeof buf), round % 2 == 0 ? "done" : "pending");
@@ -324,9 +329,11 @@ static void test_retry_in_the_same_batch_runs_once(void **state)
     fd_ctx_init(&ctx, &g->f->alice, "req-1");
     ctx.idem_key = "key-1";
     ctx.request_hash = "h1";
-    CX_EXPECT(FD_OK, ctx, flight_step_action(g->f->st, &ctx, CX_MID, a, FD_STEP_TICK, NULL, &first));
+    CX_EXPECT(FD_OK, ctx,
+              flight_step_action(g->f->st, &ctx, CX_MID, a, FD_STEP_TICK, NULL, &first));
     assert_int_equal(ctx.replayed, 0);
-    CX_EXPECT(FD_OK, ctx, flight_step_action(g->f->st, &ctx, CX_MID, a, FD_STEP_TICK, NULL, &again));
+    CX_EXPECT(FD_OK, ctx,
+              flight_step_action(g->f->st, &ctx, CX_MID, a, FD_STEP_TICK, NULL, &again));
     assert_int_equal(ctx.replayed, 1);
     assert_true(json_equal(first, again));
     /* the replay read the batch: its answer must wait for the batch too */
@@ -408,9 +415,9 @@ static void test_deliveries_commit_with_their_event(void **state)
     (void)state;
     gc *g = gc_open(0);
     fd_ctx ctx;
-    json_t *body = fix_json("{\"url\":\"http://127.0.0.1:9/hook\",\"secret\":\"0123456789abcdef-s\","
-                            "\"events\":[\"step.*\"]}"),
-           *out = NULL;
+    json_t *out = NULL;
+    json_t *body = fix_json("{\"url\":\"http://127.0.0.1:9/hook\","
+                            "\"secret\":\"0123456789abcdef-s\",\"events\":[\"step.*\"]}");
     fd_ctx_init(&ctx, &g->f->admin, NULL);
     CX_EXPECT(FD_OK, ctx, webhook_create(g->f->st, &ctx, body, &out));
     json_decref(body);
@@ -433,8 +440,8 @@ static void test_deliveries_commit_with_their_event(void **state)
 
 /* ---- held answers ---- */
 
-static fd_actor alice_actor = {.sub = "alice", .name = "Alice", .role = FD_ROLE_ENGINEER,
-                               .source = "api"};
+static fd_actor alice_actor = {
+    .sub = "alice", .name = "Alice", .role = FD_ROLE_ENGINEER, .source = "api"};
 
 static fake_conn *call_new(api_call *c, gc *g, const char *method, const char *path)
 {
