@@ -98,29 +98,55 @@ fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, cons
         return FD_E_INTERNAL;
     fd_time_format(now, at);
 
-    ev = json_object();
-    json_object_set_new(ev, "seq", json_integer(seq));
-    json_object_set_new(ev, "migration", str_or_null(migration));
-    json_object_set_new(ev, "at", json_string(at));
+    /*
+     * The event is dumped once, in two halves split where "hash" sorts ("before" < "hash" <
+     * "migration"): with sorted keys the concatenation of the two halves is exactly the dump of
+     * the whole, so the canonical form (without hash) and the stored text (with it) are built
+     * from the same bytes instead of dumping the event twice. This is on every mutation's path.
+     * before/after are shared, not copied: ev only lives until the dumps are done.
+     */
+    json_t *lo = json_object(), *hi = json_object();
+    ev = lo; /* freed at done: with hi below */
+    json_object_set_new(lo, "action", json_string(action));
     json_object_set_new(
-        ev, "actor",
+        lo, "actor",
         json_pack("{s:s,s:s,s:s}", "sub", a->sub, "name", a->name, "role", fd_role_name(a->role)));
-    json_object_set_new(ev, "source", json_string(a->source[0] ? a->source : "api"));
-    json_object_set_new(ev, "action", json_string(action));
-    json_object_set_new(ev, "target", str_or_null(target));
-    json_object_set_new(ev, "before", before ? json_deep_copy(before) : json_null());
-    json_object_set_new(ev, "after", after ? json_deep_copy(after) : json_null());
-    json_object_set_new(ev, "note", str_or_null(note));
-    json_object_set_new(ev, "request_id", str_or_null(ctx->request_id));
-    json_object_set_new(ev, "prev_hash", json_string(prev));
-
-    canonical = json_dumps(ev, DUMP_FLAGS);
-    if (canonical == NULL || sha256_hex(canonical, strlen(canonical), hash) != 0)
+    json_object_set_new(lo, "after", after ? json_incref((json_t *)after) : json_null());
+    json_object_set_new(lo, "at", json_string(at));
+    json_object_set_new(lo, "before", before ? json_incref((json_t *)before) : json_null());
+    json_object_set_new(hi, "migration", str_or_null(migration));
+    json_object_set_new(hi, "note", str_or_null(note));
+    json_object_set_new(hi, "prev_hash", json_string(prev));
+    json_object_set_new(hi, "request_id", str_or_null(ctx->request_id));
+    json_object_set_new(hi, "seq", json_integer(seq));
+    json_object_set_new(hi, "source", json_string(a->source[0] ? a->source : "api"));
+    json_object_set_new(hi, "target", str_or_null(target));
+    /* a member jansson could not make (out of memory) is missing: never chain a partial event */
+    int whole = json_object_size(lo) == 5 && json_object_size(hi) == 7;
+    char *lo_text = json_dumps(lo, DUMP_FLAGS), *hi_text = json_dumps(hi, DUMP_FLAGS);
+    json_decref(hi);
+    if (lo_text == NULL || hi_text == NULL || !whole) {
+        free(lo_text);
+        free(hi_text);
         goto done;
-    json_object_set_new(ev, "hash", json_string(hash));
-    text = json_dumps(ev, DUMP_FLAGS);
-    if (text == NULL)
+    }
+    /* "{A}" and "{B}" -> canonical "{A,B}" and text "{A,"hash":"H",B}" */
+    size_t la = strlen(lo_text) - 2, lb = strlen(hi_text) - 2;
+    canonical = malloc(la + lb + 4);
+    text = malloc(la + lb + FD_HASH_HEX + 16);
+    if (canonical != NULL && text != NULL) {
+        snprintf(canonical, la + lb + 4, "{%.*s,%.*s}", (int)la, lo_text + 1, (int)lb, hi_text + 1);
+    }
+    if (canonical == NULL || text == NULL ||
+        sha256_hex(canonical, strlen(canonical), hash) != 0) {
+        free(lo_text);
+        free(hi_text);
         goto done;
+    }
+    snprintf(text, la + lb + FD_HASH_HEX + 16, "{%.*s,\"hash\":\"%s\",%.*s}", (int)la, lo_text + 1,
+             hash, (int)lb, hi_text + 1);
+    free(lo_text);
+    free(hi_text);
     e = store_audit_insert(st, seq, migration, now, action, prev, hash, text, strlen(text));
     /* the webhook deliveries of the event commit with it, or not at all */
     if (e == FD_OK)
