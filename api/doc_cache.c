@@ -63,8 +63,8 @@ void api_doc_cache_forget(const char *mid)
     }
 }
 
-int api_doc_cache_get(h2o_mem_pool_t *pool, const char *mid, int64_t sid,
-                      const fd_doc_stamp *stamp, h2o_iovec_t *text, int64_t *etag)
+int api_doc_cache_get(h2o_mem_pool_t *pool, const char *mid, int64_t sid, const fd_doc_stamp *stamp,
+                      h2o_iovec_t *text, int64_t *etag)
 {
     if (!cache.on || !stamp->cacheable)
         return 0;
@@ -167,8 +167,8 @@ int api_doc_cache_reply(api_call *c, const char *mid, int64_t sid, fd_doc_stamp 
     return 1;
 }
 
-void api_doc_cache_reply_built(api_call *c, const char *mid, int64_t sid,
-                               const fd_doc_stamp *stamp, json_t *doc)
+void api_doc_cache_reply_built(api_call *c, const char *mid, int64_t sid, const fd_doc_stamp *stamp,
+                               json_t *doc)
 {
     int64_t etag = api_doc_version(doc);
     fd_doc_stamp now;

@@ -45,8 +45,8 @@ void api_doc_cache_forget(const char *mid);
 
 /* The rendered document (mid, sid) at `stamp`: 1 with *text set (kept alive until `pool` is
  * cleared) and *etag, or 0 on a miss. */
-int api_doc_cache_get(h2o_mem_pool_t *pool, const char *mid, int64_t sid,
-                      const fd_doc_stamp *stamp, h2o_iovec_t *text, int64_t *etag);
+int api_doc_cache_get(h2o_mem_pool_t *pool, const char *mid, int64_t sid, const fd_doc_stamp *stamp,
+                      h2o_iovec_t *text, int64_t *etag);
 
 /* Keep `text` (len bytes of h2o shared memory from api_json_render; the caller's reference is
  * stolen, whatever happens) as the document (mid, sid) at `stamp`, whose ETag names `etag`. */
@@ -63,8 +63,8 @@ int api_doc_cache_reply(api_call *c, const char *mid, int64_t sid, fd_doc_stamp 
 /* Answer 200 with `doc` (stolen), the document (mid, sid) just built after
  * api_doc_cache_reply returned 0 with `stamp`; keeps its rendering when the stamp still holds.
  * ETag: the document's "version". */
-void api_doc_cache_reply_built(api_call *c, const char *mid, int64_t sid,
-                               const fd_doc_stamp *stamp, json_t *doc);
+void api_doc_cache_reply_built(api_call *c, const char *mid, int64_t sid, const fd_doc_stamp *stamp,
+                               json_t *doc);
 
 /* Counters since the process started (tests, /metrics). */
 void api_doc_cache_stats(uint64_t *hits, uint64_t *misses);

@@ -65,15 +65,15 @@ int audit_format_parse(const char *s, fd_audit_format *out);
  * migration is a consistent snapshot. No statement stays open between calls.
  */
 typedef struct audit_cursor {
-    char migration[65];   /* "" = every migration (and the global chain) */
-    int all;              /* 1 when migration == "" means all events */
-    int64_t after;        /* last seq already written */
-    int64_t until;        /* last seq in the snapshot */
+    char migration[65]; /* "" = every migration (and the global chain) */
+    int all;            /* 1 when migration == "" means all events */
+    int64_t after;      /* last seq already written */
+    int64_t until;      /* last seq in the snapshot */
     fd_audit_format format;
-    int phase;            /* 0 header not written, 1 rows, 2 done */
-    int64_t written;      /* events written so far */
-    int walk;             /* 1 while the migration's events are dense in the log: read it in seq
-                             order instead of through the index (audit.c, export) */
+    int phase;       /* 0 header not written, 1 rows, 2 done */
+    int64_t written; /* events written so far */
+    int walk;        /* 1 while the migration's events are dense in the log: read it in seq
+                        order instead of through the index (audit.c, export) */
 } audit_cursor;
 
 /* mid NULL = all events. FD_E_NOT_FOUND when mid names no migration. */

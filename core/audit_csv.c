@@ -24,8 +24,8 @@
 #endif
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
-#define MAX_DEPTH 64    /* deeper values go the jansson way */
-#define MAX_DIGITS 18   /* an integer that surely fits json_int_t */
+#define MAX_DEPTH 64  /* deeper values go the jansson way */
+#define MAX_DIGITS 18 /* an integer that surely fits json_int_t */
 #define NCOLS 15
 
 /* ---- the reference: jansson ----------------------------------------------------------------- */
@@ -104,7 +104,10 @@ int audit_csv_row_tree(fd_buf *b, const store_audit_row *row)
 enum { C_PLAIN, C_QUOTE, C_ESCAPE, C_CONTROL, C_HIGH };
 
 static const unsigned char str_class[256] = {
-    [0 ... 0x1f] = C_CONTROL, ['"'] = C_QUOTE, ['\\'] = C_ESCAPE, [0x80 ... 0xff] = C_HIGH,
+    [0 ... 0x1f] = C_CONTROL,
+    ['"'] = C_QUOTE,
+    ['\\'] = C_ESCAPE,
+    [0x80 ... 0xff] = C_HIGH,
 };
 
 /*
@@ -119,8 +122,8 @@ static const unsigned char str_class[256] = {
 static inline unsigned in_string_mask(const unsigned char *p)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    __m128i m =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
     m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
     return (unsigned)_mm_movemask_epi8(m);
 }
@@ -128,8 +131,8 @@ static inline unsigned in_string_mask(const unsigned char *p)
 static inline unsigned cell_mask(const unsigned char *p)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
+    __m128i m =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
     m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
     m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
     m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
@@ -293,8 +296,15 @@ static int scan_object(scanner *s, int depth)
         if (*s->p != ':')
             return -1;
         s->p++;
-        if (scan_value(s, depth) != 0)
+        /* strings and nulls are most values: no call through scan_value for them */
+        if (*s->p == '"') {
+            if (scan_string(s, &esc) != 0)
+                return -1;
+        } else if (*s->p == 'n' && s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0) {
+            s->p += 4;
+        } else if (scan_value(s, depth) != 0) {
             return -1;
+        }
         if (*s->p == ',') {
             s->p++;
             continue;
@@ -380,27 +390,51 @@ static int scan_raw_cell(scanner *s, cell *c)
     return 0;
 }
 
-static int key_is(const unsigned char *k, size_t n, const char *name)
-{
-    return strlen(name) == n && memcmp(k, name, n) == 0;
-}
+/* Is the key (k, n bytes) the literal `name`? (sizeof: no strlen per key and event) */
+#define key_is(k, n, name) ((n) == sizeof(name) - 1 && memcmp((k), (name), sizeof(name) - 1) == 0)
 
 /* The column index of a top-level key (see audit_csv.h), -1 when it is not a column. */
-enum { COL_SEQ, COL_AT, COL_MIG, COL_SUB, COL_NAME, COL_ROLE, COL_SOURCE, COL_ACTION, COL_TARGET,
-       COL_NOTE, COL_REQ, COL_BEFORE, COL_AFTER, COL_PREV, COL_HASH };
+enum {
+    COL_SEQ,
+    COL_AT,
+    COL_MIG,
+    COL_SUB,
+    COL_NAME,
+    COL_ROLE,
+    COL_SOURCE,
+    COL_ACTION,
+    COL_TARGET,
+    COL_NOTE,
+    COL_REQ,
+    COL_BEFORE,
+    COL_AFTER,
+    COL_PREV,
+    COL_HASH
+};
 
 static int top_column(const unsigned char *k, size_t n)
 {
-    static const struct {
-        const char *key;
-        int col;
-    } keys[] = {{"at", COL_AT},         {"migration", COL_MIG},     {"source", COL_SOURCE},
-                {"action", COL_ACTION}, {"target", COL_TARGET},     {"note", COL_NOTE},
-                {"request_id", COL_REQ}, {"before", COL_BEFORE},    {"after", COL_AFTER}};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (key_is(k, n, keys[i].key))
-            return keys[i].col;
-    return -1;
+    switch (k[0]) {
+    case 'a':
+        return key_is(k, n, "at")       ? COL_AT
+               : key_is(k, n, "action") ? COL_ACTION
+               : key_is(k, n, "after")  ? COL_AFTER
+                                        : -1;
+    case 'b':
+        return key_is(k, n, "before") ? COL_BEFORE : -1;
+    case 'm':
+        return key_is(k, n, "migration") ? COL_MIG : -1;
+    case 'n':
+        return key_is(k, n, "note") ? COL_NOTE : -1;
+    case 'r':
+        return key_is(k, n, "request_id") ? COL_REQ : -1;
+    case 's':
+        return key_is(k, n, "source") ? COL_SOURCE : -1;
+    case 't':
+        return key_is(k, n, "target") ? COL_TARGET : -1;
+    default:
+        return -1;
+    }
 }
 
 /* The actor object: sub, name, role. Any other value leaves the three cells empty. */
@@ -625,15 +659,25 @@ static char *put_raw_cell(char *o, const cell *c, int last)
 
 static cell text_cell(const char *s)
 {
-    return (cell){.s = (const unsigned char *)s, .n = s ? strlen(s) : 0, .json = 0, .set = s != NULL};
+    return (cell){
+        .s = (const unsigned char *)s, .n = s ? strlen(s) : 0, .json = 0, .set = s != NULL};
+}
+
+static unsigned long fallbacks; /* loop thread or a single-threaded command: no lock */
+
+unsigned long audit_csv_fallbacks(void)
+{
+    return fallbacks;
 }
 
 int audit_csv_row(fd_buf *b, const store_audit_row *row)
 {
     cell cells[NCOLS];
     memset(cells, 0, sizeof cells);
-    if (row->event == NULL || scan_event(row, cells) != 0)
+    if (row->event == NULL || scan_event(row, cells) != 0) {
+        fallbacks++;
         return audit_csv_row_tree(b, row);
+    }
 
     char seq[24];
     int n = snprintf(seq, sizeof seq, "%lld", (long long)row->seq);

@@ -117,7 +117,8 @@ fd_err flight_get(fd_store *st, fd_ctx *ctx, const char *mid, json_t **out);
  *   clock the document shows (-1 when none runs); cacheable: 0 when the stamp cannot vouch for
  *   the document (then build it).
  * FD_E_NOT_FOUND when there is no such migration (no detail is set: call flight_get for the
- * error the client should see). Reads one row; does not touch ctx.
+ * error the client should see). One indexed query (the migration's row and its active stage);
+ * does not touch ctx.
  */
 typedef struct fd_doc_stamp {
     int64_t version;

@@ -236,9 +236,9 @@ fd_err store_audit_insert(fd_store *st, int64_t seq, const char *migration, int6
 int64_t store_audit_last_seq(fd_store *st); /* 0 when empty or on error */
 
 typedef enum store_audit_scope {
-    STORE_AUDIT_ALL,       /* every event */
-    STORE_AUDIT_MIGRATION, /* the events of one migration */
-    STORE_AUDIT_GLOBAL,    /* the events outside any migration (migration NULL) */
+    STORE_AUDIT_ALL,            /* every event */
+    STORE_AUDIT_MIGRATION,      /* the events of one migration */
+    STORE_AUDIT_GLOBAL,         /* the events outside any migration (migration NULL) */
     STORE_AUDIT_MIGRATION_WALK, /* the same rows as STORE_AUDIT_MIGRATION, found by walking the
                                    log in seq order and skipping other migrations' events: no
                                    index lookup per row, so faster when most events in the range

@@ -315,7 +315,6 @@ static void schedule_flush(fd_hub *hub)
         h2o_timeout_link(hub->ctx->loop, &hub->flush_timeout, &hub->flush_entry);
 }
 
-
 fd_hub *hub_new(h2o_context_t *ctx, fd_store *st)
 {
     fd_hub *hub = calloc(1, sizeof(*hub));

@@ -96,7 +96,7 @@ struct fd_hub {
     h2o_timeout_entry_t hb_entry;
     h2o_timeout_t presence_timeout;
     h2o_timeout_entry_t presence_entry;
-    hub_stream *flush_head; /* streams with something new, flushed after a fan-out */
+    hub_stream *flush_head;      /* streams with something new, flushed after a fan-out */
     h2o_timeout_t flush_timeout; /* 0 ms: a fan-out is written at the end of the loop
                                     iteration, after the answers the commit released */
     h2o_timeout_entry_t flush_entry;

@@ -189,16 +189,16 @@ router_status router_match_in(const api_route *const *tables, const char *method
         return ROUTER_NOT_FOUND;
     memset(ps.state, 0, sizeof ps.state);
 
+    /* Only routes of this method can be the answer: the others' patterns are tried only when
+     * none matched, to tell 405 (and its Allow list) from 404. */
     for (const api_route *const *t = tables; *t != NULL; t++) {
         for (const api_route *r = *t; r->method != NULL; r++) {
             int np = 0;
+            if (!method_is(r, method, method_len))
+                continue;
             long score = match_pattern(r->pattern, &ps, seg_of, &np);
             if (score < 0)
                 continue;
-            if (!method_is(r, method, method_len)) {
-                any_other_method = 1;
-                continue;
-            }
             if (score > best) {
                 best = score;
                 m->route = r;
@@ -208,16 +208,17 @@ router_status router_match_in(const api_route *const *tables, const char *method
         }
     }
     if (m->route == NULL) {
-        if (!any_other_method)
-            return ROUTER_NOT_FOUND;
-        /* 405: list the methods the path does take, in table order (rare: built only now) */
+        /* 405 when the path takes other methods: list them, in table order (rare: built only
+         * now) */
         for (const api_route *const *t = tables; *t != NULL; t++)
             for (const api_route *r = *t; r->method != NULL; r++) {
                 int np = 0;
-                if (match_pattern(r->pattern, &ps, seg_of, &np) >= 0)
+                if (match_pattern(r->pattern, &ps, seg_of, &np) >= 0) {
+                    any_other_method = 1;
                     allow_add(m->allow, sizeof m->allow, r->method);
+                }
             }
-        return ROUTER_BAD_METHOD;
+        return any_other_method ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
     }
     for (int i = 0; i < m->nparams; i++) {
         const char *d = ps.decoded[best_seg[i]];

@@ -151,16 +151,22 @@ typedef struct client {
     fd_buf out;
     int pending; /* a send waits for proceed */
     int final;
+    long last_write; /* when this client last got bytes, on the writes clock below */
     fd_actor actor;
     api_call call;
     char path[256];
 } client;
+
+/* Counts every write to any client, to tell which of two clients was written first. */
+static long writes_clock;
 
 static void capture_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n,
                          h2o_send_state_t state)
 {
     client *cl = (client *)self;
     (void)req;
+    if (n > 0)
+        cl->last_write = ++writes_clock;
     for (size_t i = 0; i < n; i++)
         assert_int_equal(fd_buf_append(&cl->out, bufs[i].base, bufs[i].len), 0);
     if (cl->out.data == NULL)
@@ -843,6 +849,68 @@ static void test_thousand_clients_come_and_go(void **state)
     free(cl);
 }
 
+/* Events are queued when emitted and written when the loop iteration ends (the 0 ms timer): in
+ * emit order, each once, nothing lost while they wait. */
+static void test_fanout_waits_for_the_end_of_the_iteration(void **state)
+{
+    fixture *f = *state;
+    client *a = open_all(f, NULL), *b = open_all(f, NULL);
+    drain(a);
+    drain(b);
+    fd_buf_reset(&a->out);
+    fd_buf_reset(&b->out);
+    hub_emit(f->hub, 1, NULL, "team.create", "{\"n\":1}", 7);
+    hub_emit(f->hub, 2, NULL, "team.update", "{\"n\":2}", 7);
+    hub_emit(f->hub, 2, NULL, "team.update", "{\"n\":2}", 7); /* handed over twice */
+    hub_emit(f->hub, 3, NULL, "team.create", "{\"n\":3}", 7);
+    assert_string_equal(text(a), ""); /* nothing written yet: the iteration is not over */
+    assert_string_equal(text(b), "");
+    assert_true(h2o_timeout_is_linked(&f->hub->flush_entry));
+    drain(a);
+    drain(b);
+    assert_ids(a, "1,2,3");
+    assert_ids(b, "1,2,3");
+    assert_false(h2o_timeout_is_linked(&f->hub->flush_entry));
+    /* the next iteration's events follow, still in order */
+    hub_emit(f->hub, 4, NULL, "team.create", "{\"n\":4}", 7);
+    drain(a);
+    assert_ids(a, "1,2,3,4");
+    client_close(a);
+    client_close(b);
+}
+
+/* What a tick's answer is: any reply sent while the commit's events wait. */
+static void reply_ok(api_call *c)
+{
+    h2o_send_inline(c->req, H2O_STRLIT("{\"ok\":true}\n"));
+}
+
+/* A commit emits its events, then its held answers are sent: the answer reaches its client
+ * before the streams are written, however many there are. */
+static void test_answer_goes_out_before_the_fanout(void **state)
+{
+    fixture *f = *state;
+    make_team(f, 0);
+    client *streams[50];
+    for (int i = 0; i < 50; i++) {
+        streams[i] = open_all(f, NULL);
+        drain(streams[i]);
+    }
+    int64_t seq = make_team(f, 1); /* commits and emits */
+    client *ticker = client_request(f, "/api/tick", NULL, "alice", NULL, reply_ok);
+    assert_true(ticker->last_write > 0);
+    for (int i = 0; i < 50; i++) {
+        drain(streams[i]);
+        assert_true(streams[i]->last_write > ticker->last_write);
+        char want[32];
+        snprintf(want, sizeof want, "id: %lld\n", (long long)seq);
+        assert_non_null(strstr(text(streams[i]), want));
+    }
+    client_close(ticker);
+    for (int i = 0; i < 50; i++)
+        client_close(streams[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -866,6 +934,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_heartbeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thousand_clients_come_and_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fanout_waits_for_the_end_of_the_iteration, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_answer_goes_out_before_the_fanout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

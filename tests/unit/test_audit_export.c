@@ -1,0 +1,420 @@
+/*
+ * test_audit_export.c - the fast paths of the audit export.
+ *
+ * The CSV row writer (core/audit_csv.c): the scanner that slices cells out of the stored event
+ * text writes exactly the bytes of the jansson path it replaced, on events core really writes
+ * (quotes, commas, line breaks, unicode, formula prefixes, null before/after), on thousands of
+ * random canonical events, and on texts that are not canonical (which it must hand to the jansson
+ * path rather than guess).
+ *
+ * The export of one migration (core/audit.c) switches between the audit_migration index and a
+ * walk of the log in seq order as the migration's events get dense or sparse: whatever it does,
+ * it exports exactly the migration's events, in order, once.
+ */
+#include "core_fixture.h"
+
+#include <stdlib.h>
+
+#include "core/audit_csv.h"
+#include "core/flight.h"
+
+/* Both writers on one row: same return code, same bytes. Returns the fast path's return. */
+static int same_row(const char *event, size_t len, int64_t seq)
+{
+    /* SQLite hands the text with a NUL after it; so does this copy */
+    char *text = malloc(len + 1);
+    memcpy(text, event, len);
+    text[len] = '\0';
+    store_audit_row row = {
+        .seq = seq,
+        .migration = "msk",
+        .action = "step.tick",
+        .prev_hash = "0000000000000000000000000000000000000000000000000000000000000000",
+        .hash = "d1c5f6b0e2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d",
+        .event = text,
+        .len = len};
+    fd_buf fast = {0}, tree = {0};
+    fd_buf_puts(&fast, "x"); /* rows are appended to what the chunk holds */
+    fd_buf_puts(&tree, "x");
+    int rf = audit_csv_row(&fast, &row);
+    int rt = audit_csv_row_tree(&tree, &row);
+    assert_int_equal(rf, rt);
+    if (fast.len != tree.len || memcmp(fast.data, tree.data, fast.len) != 0)
+        fail_msg("rows differ for %s\nfast: %s\ntree: %s", text, fast.data, tree.data);
+    assert_int_equal(fast.data[fast.len], '\0');
+    fd_buf_free(&fast);
+    fd_buf_free(&tree);
+    free(text);
+    return rf;
+}
+
+static int same_row_str(const char *event)
+{
+    return same_row(event, strlen(event), 7);
+}
+
+/* A canonical event around `before`/`after` (stolen, NULL for JSON null) and `note`. */
+static char *canonical_event(const char *note, json_t *before, json_t *after, const char *name)
+{
+    json_t *ev = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:o, s:s, s:o, s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:s}",
+        "action", "step.tick", "actor", "name", name, "role", "engineer", "sub", "alice", "after",
+        after ? after : json_null(), "at", "2026-03-10T19:00:00.002Z", "before",
+        before ? before : json_null(), "hash", "ab", "migration", "msk", "note", note, "prev_hash",
+        "cd", "request_id", "req-1", "seq", (json_int_t)7, "source", "web", "target", "steps/3");
+    assert_non_null(ev);
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(ev);
+    return text;
+}
+
+static void collect(void *arg, int64_t seq, const char *migration, const char *action,
+                    const char *json, size_t len)
+{
+    (void)seq, (void)migration, (void)action;
+    json_array_append_new(arg, json_stringn(json, len));
+}
+
+/* ---- tests ---- */
+
+/* The events core writes, with every awkward character a note or a name may carry. */
+static void core_events_are_identical(void **state)
+{
+    (void)state;
+    fixture *f = fix_open();
+    fix_team(f, "data-stream", "Data \"Stream\", Inc.");
+    fd_ctx ctx;
+    fd_ctx_init(&ctx, &f->lead, NULL);
+    json_t *plan =
+        fix_json("{\"id\":\"msk\",\"title\":\"=cmd|' /C calc'!A0\",\"owner_team\":"
+                 "\"data-stream\",\"description\":\"line one\\nline two, with \\\"quotes\\\""
+                 "\\r\\n\\ttab\",\"stages\":[{\"key\":\"takeoff\",\"title\":\"Take-off\","
+                 "\"steps\":[{\"title\":\"Ünïcödé ✈ 🛫 step\"},{\"title\":\"+SUM(A1)\"},"
+                 "{\"title\":\"-1\"},{\"title\":\"@import\"}]}]}");
+    json_t *m = NULL;
+    if (flight_create(f->st, &ctx, plan, &m) != FD_OK)
+        fail_msg("create: %s", ctx.problem.detail);
+    json_decref(plan);
+    json_t *steps = json_object_get(json_array_get(json_object_get(m, "stages"), 0), "steps");
+    assert_int_equal(flight_start_override(f->st, &ctx, "msk", "test", &plan), FD_OK);
+    json_decref(plan);
+    const char *notes[] = {"=HYPERLINK(\"http://evil\")",
+                           "comma, and \"quote\"",
+                           "two\nlines",
+                           "\tstarts with a tab",
+                           "\rstarts with CR",
+                           "émoji 🚀 and ü",
+                           "-5",
+                           "@me",
+                           "+1",
+                           "back\\slash",
+                           "nul-free \x01 control",
+                           NULL};
+    fd_ctx_init(&ctx, &f->alice, NULL);
+    for (size_t i = 0; notes[i] != NULL || i < 1; i++) {
+        int64_t sid = json_integer_value(json_object_get(json_array_get(steps, i % 4), "id"));
+        json_t *out = NULL;
+        fd_err e = flight_step_action(f->st, &ctx, "msk", sid, FD_STEP_TICK, notes[i], &out);
+        json_decref(out);
+        fd_problem_clear(&ctx.problem);
+        if (e == FD_OK) {
+            e = flight_step_action(f->st, &ctx, "msk", sid, FD_STEP_UNTICK, notes[i], &out);
+            json_decref(out);
+            fd_problem_clear(&ctx.problem);
+        }
+        if (notes[i] == NULL)
+            break;
+    }
+    json_decref(m);
+
+    /* every stored event, through both writers; only a \u escape (a control character in a
+     * note) sends one to the jansson path */
+    json_t *texts = json_array();
+    int n = 0;
+    assert_int_equal(audit_each_after(f->st, NULL, 0, 10000, collect, texts, &n), FD_OK);
+    assert_true(n >= 20);
+    size_t i;
+    json_t *t;
+    int escaped = 0;
+    json_array_foreach(texts, i, t)
+    {
+        unsigned long fb = audit_csv_fallbacks();
+        assert_int_equal(same_row(json_string_value(t), json_string_length(t), (int64_t)i + 1), 0);
+        int has_u = strstr(json_string_value(t), "\\u") != NULL;
+        escaped += has_u;
+        assert_int_equal(audit_csv_fallbacks() - fb, has_u);
+    }
+    assert_true(escaped >= 1); /* the note with a control character */
+    json_decref(texts);
+    fix_close(f);
+}
+
+/* A small deterministic generator, so a failure can be replayed. */
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* A random string of awkward characters (valid UTF-8; no NUL: jansson refuses \u0000). */
+static json_t *random_string(void)
+{
+    static const char *const pieces[] = {"a",    "Z",    " ", ",", "\"", "\\", "\n", "\r",   "\t",
+                                         "=",    "+",    "-", "@", "/",  "é",  "✈",  "🛫", "\x01",
+                                         "\x1f", "\x7f", "'", "{", "}",  "[",  "]",  ":"};
+    char buf[128] = "";
+    int len = (int)(next_rand() % 12);
+    for (int i = 0; i < len; i++)
+        strcat(buf, pieces[next_rand() % (sizeof pieces / sizeof pieces[0])]);
+    return json_string(buf);
+}
+
+/* A random object key: keys with escapes go the jansson way (unusual_texts covers them). */
+static json_t *random_key(void)
+{
+    static const char *const pieces[] = {"a", "Z", " ", ",", "=", "-", "/", "é", "✈", "🛫", "_"};
+    char buf[64] = "";
+    int len = (int)(next_rand() % 6);
+    for (int i = 0; i < len; i++)
+        strcat(buf, pieces[next_rand() % (sizeof pieces / sizeof pieces[0])]);
+    return json_string(buf);
+}
+
+/* A random value as a migration document part might be (depth-limited). */
+static json_t *random_value(int depth)
+{
+    switch (next_rand() % (depth > 2 ? 5 : 7)) {
+    case 0:
+        return json_null();
+    case 1:
+        return json_boolean(next_rand() % 2);
+    case 2:
+        return json_integer((json_int_t)(next_rand() % 2000) - 1000);
+    case 3:
+    case 4:
+        return random_string();
+    case 5: {
+        json_t *o = json_object();
+        int n = (int)(next_rand() % 5);
+        for (int i = 0; i < n; i++) {
+            json_t *k = random_key();
+            json_object_set_new(o, json_string_value(k), random_value(depth + 1));
+            json_decref(k);
+        }
+        return o;
+    }
+    default: {
+        json_t *a = json_array();
+        int n = (int)(next_rand() % 4);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(a, random_value(depth + 1));
+        return a;
+    }
+    }
+}
+
+/* Thousands of canonical events with random notes, names and before/after: identical rows. */
+static void random_canonical_events_are_identical(void **state)
+{
+    (void)state;
+    int fast = 0;
+    for (int i = 0; i < 3000; i++) {
+        json_t *note = random_string(), *name = random_string();
+        json_t *before = next_rand() % 4 == 0 ? NULL : random_value(0);
+        json_t *after = next_rand() % 4 == 0 ? NULL : random_value(0);
+        char *ev = canonical_event(next_rand() % 5 == 0 ? NULL : json_string_value(note), before,
+                                   after, json_string_value(name));
+        unsigned long fb = audit_csv_fallbacks();
+        assert_int_equal(same_row_str(ev), 0);
+        /* only control characters (written as \u00XX) go the jansson way */
+        if (audit_csv_fallbacks() - fb != (strstr(ev, "\\u") != NULL))
+            fail_msg("fallback %lu for %s", audit_csv_fallbacks() - fb, ev);
+        fast += audit_csv_fallbacks() == fb;
+        free(ev);
+        json_decref(note);
+        json_decref(name);
+    }
+    assert_true(fast > 300); /* enough of both kinds were tried */
+}
+
+/* Texts that are not what audit_append writes: the same bytes (or the same failure) anyway. */
+static void unusual_texts_fall_back_to_the_same_bytes(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        /* whitespace, unsorted keys, escapes jansson does not write */
+        "{ \"action\": \"x\", \"before\": {\"b\": 1, \"a\": 2} }",
+        "{\"action\":\"x\",\"before\":{\"b\":1,\"a\":2}}",
+        "{\"action\":\"x\",\"after\":{\"a\":\"\\u00e9\\/\"}}",
+        "{\"note\":\"\\u0041\\u00e9 \\/ \\ud83d\\ude80\"}",
+        "{\"after\":{\"a\\\"b\":1,\"a\\nb\":2}}",
+        "{\"n\\u006fte\":\"escaped key\"}",
+        /* numbers jansson writes differently, or refuses */
+        "{\"after\":{\"n\":1.50}}",
+        "{\"after\":{\"n\":1e3}}",
+        "{\"after\":-0}",
+        "{\"after\":{\"n\":123456789012345678901234567890}}",
+        "{\"after\":{\"n\":01}}",
+        /* duplicate keys: the last one wins, in both */
+        "{\"note\":\"first\",\"note\":\"second\",\"actor\":{\"sub\":\"a\"},\"actor\":null}",
+        "{\"after\":{\"a\":1,\"a\":2}}",
+        /* odd but valid shapes */
+        "{}",
+        "{\"actor\":\"alice\",\"note\":42,\"before\":\"=text\",\"after\":[]}",
+        "{\"before\":-12,\"after\":{}}",
+        "{\"extra\":{\"deep\":[[[[{\"x\":[true,false,null]}]]]]}}",
+        "[1,2,3]",
+        /* broken: both refuse */
+        "",
+        "{",
+        "{\"note\":\"unterminated}",
+        "{\"note\":\"a\"} trailing",
+        "not json",
+        "{\"note\":\"bad utf-8 \xc3\x28\"}",
+        "{\"note\":\"overlong \xc0\xaf\"}",
+        "{\"note\":\"surrogate \xed\xa0\x80\"}",
+        "{\"note\":\"raw\ttab\"}",
+        "{\"note\":\"a\",}",
+        "{\"note\" \"a\"}",
+        "{\"after\":tru}",
+        "{\"after\":nul",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        same_row_str(texts[i]);
+    /* a NUL inside the text, before its length ends */
+    same_row("{\"note\":\"a\0b\"}", 14, 9);
+    /* deeper than the scanner goes */
+    char deep[400] = "{\"after\":";
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "]");
+    strcat(deep, "}");
+    assert_int_equal(same_row_str(deep), 0);
+}
+
+/* Canonical events take the fast path (the point of it); the header-less row is RFC 4180. */
+static void canonical_event_takes_the_fast_path(void **state)
+{
+    (void)state;
+    char *ev = canonical_event("a note, \"quoted\"", json_pack("{s:s}", "status", "pending"),
+                               json_pack("{s:s,s:i}", "status", "done", "version", 3), "Alice");
+    unsigned long fb = audit_csv_fallbacks();
+    store_audit_row row = {
+        .seq = 42, .prev_hash = "p", .hash = "h", .event = ev, .len = strlen(ev)};
+    fd_buf b = {0};
+    assert_int_equal(audit_csv_row(&b, &row), 0);
+    assert_int_equal(audit_csv_fallbacks(), fb);
+    assert_string_equal(b.data, "42,2026-03-10T19:00:00.002Z,msk,alice,Alice,engineer,web,"
+                                "step.tick,steps/3,\"a note, \"\"quoted\"\"\",req-1,"
+                                "\"{\"\"status\"\":\"\"pending\"\"}\","
+                                "\"{\"\"status\"\":\"\"done\"\",\"\"version\"\":3}\",p,h\r\n");
+    fd_buf_free(&b);
+    free(ev);
+}
+
+/* Tick and untick step `sid` of `mid` n times (2n events). */
+static void churn(fixture *f, const char *mid, int64_t sid, int n)
+{
+    fd_ctx ctx;
+    fd_ctx_init(&ctx, &f->alice, NULL);
+    for (int i = 0; i < n; i++) {
+        json_t *out = NULL;
+        assert_int_equal(flight_step_action(f->st, &ctx, mid, sid, FD_STEP_TICK, "t", &out), FD_OK);
+        json_decref(out);
+        assert_int_equal(flight_step_action(f->st, &ctx, mid, sid, FD_STEP_UNTICK, "u", &out),
+                         FD_OK);
+        json_decref(out);
+    }
+    fd_problem_clear(&ctx.problem);
+}
+
+/* A started migration with one step; returns the step's id. */
+static int64_t flying(fixture *f, const char *mid)
+{
+    fd_ctx ctx;
+    fd_ctx_init(&ctx, &f->lead, NULL);
+    json_t *plan = json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:[{s:s}]}]}", "id", mid, "title", mid,
+                             "owner_team", "data-stream", "stages", "key", "takeoff", "title",
+                             "Take-off", "steps", "title", "the step"),
+           *m = NULL;
+    assert_int_equal(flight_create(f->st, &ctx, plan, &m), FD_OK);
+    json_decref(plan);
+    int64_t sid = json_integer_value(json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(m, "stages"), 0), "steps"),
+                       0),
+        "id"));
+    json_decref(m);
+    assert_int_equal(flight_start_override(f->st, &ctx, mid, "test", &m), FD_OK);
+    json_decref(m);
+    fd_problem_clear(&ctx.problem);
+    return sid;
+}
+
+/* Dense, sparse, interleaved and dense again: the export of m1 in small chunks is exactly m1's
+ * events, in seq order, whichever way each page was read; and both ways were used. */
+static void migration_export_walks_dense_stretches(void **state)
+{
+    (void)state;
+    fixture *f = fix_open();
+    fix_team(f, "data-stream", "Data Stream");
+    int64_t s1 = flying(f, "m1"), s2 = flying(f, "m2");
+    churn(f, "m1", s1, 300);  /* dense */
+    churn(f, "m2", s2, 3000); /* m1 silent for 6,000 seqs */
+    for (int i = 0; i < 200; i++) {
+        churn(f, "m1", s1, 1); /* interleaved: half of the seqs */
+        churn(f, "m2", s2, 1);
+    }
+    churn(f, "m1", s1, 400); /* dense again */
+
+    json_t *want = json_array();
+    int n = 0;
+    assert_int_equal(audit_each_after(f->st, "m1", 0, 1000000, collect, want, &n), FD_OK);
+    assert_true(n > 1800);
+
+    audit_cursor cur;
+    assert_int_equal(audit_cursor_open(f->st, "m1", 0, FD_AUDIT_NDJSON, &cur), FD_OK);
+    fd_buf out = {0};
+    int done = 0, walked = 0, back_to_index = 0, chunks = 0;
+    while (!done) {
+        assert_int_equal(audit_export_chunk(f->st, &cur, &out, 4096, &done), FD_OK);
+        walked |= cur.walk;
+        back_to_index |= walked && !cur.walk;
+        chunks++;
+    }
+    assert_true(walked);
+    assert_true(back_to_index);
+    assert_true(chunks > 100);
+    /* the lines are the events, in order */
+    size_t i = 0;
+    for (char *line = out.data; *line != '\0'; i++) {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        json_t *w = json_array_get(want, i);
+        assert_non_null(w);
+        assert_int_equal((size_t)(nl - line), json_string_length(w));
+        assert_memory_equal(line, json_string_value(w), json_string_length(w));
+        line = nl + 1;
+    }
+    assert_int_equal(i, json_array_size(want));
+    assert_int_equal(cur.written, n);
+    fd_buf_free(&out);
+    json_decref(want);
+    fix_close(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(core_events_are_identical),
+        cmocka_unit_test(random_canonical_events_are_identical),
+        cmocka_unit_test(unusual_texts_fall_back_to_the_same_bytes),
+        cmocka_unit_test(canonical_event_takes_the_fast_path),
+        cmocka_unit_test(migration_export_walks_dense_stretches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
