@@ -84,7 +84,9 @@ static const char usage_serve[] =
     "200, 0 disables), FLIGHTDECK_RATE_BURST (default twice the rate),\n"
     "FLIGHTDECK_REQUEST_TIMEOUT_MS (reading one request, default 10000), FLIGHTDECK_METRICS_TOKEN\n"
     "(bearer token GET /metrics then requires), FLIGHTDECK_OVERDUE_CHECK_MS (how often overdue\n"
-    "steps and stages are looked for, default 10000).\n";
+    "steps and stages are looked for, default 10000), FLIGHTDECK_GROUP_COMMIT (1 default: many\n"
+    "requests share one durable commit; 0: one commit per request), FLIGHTDECK_GROUP_COMMIT_MAX\n"
+    "(writers parked while a commit is in flight, default 1000).\n";
 
 static const char usage_token[] =
     "usage: flightdeck token --sub SUB --role ROLE [--name NAME] [--teams a,b] [--ttl 8h]\n"
