@@ -10,7 +10,7 @@
 
 #define PATH_MAX_LEN 160
 
-static const check_field plan_fields[] = {
+const check_field plan_top_fields[] = {
     {"id", CHECK_SLUG, 1, 0, 0},
     {"title", CHECK_STRING, 1, 1, 200},
     {"description", CHECK_STRING, 0, 0, 10000},
@@ -26,20 +26,20 @@ static const check_field plan_fields[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-static const check_field window_fields[] = {
+const check_field plan_window_fields[] = {
     {"start", CHECK_TIME, 1, 0, 0},
     {"end", CHECK_TIME, 1, 0, 0},
     {NULL, 0, 0, 0, 0},
 };
 
-static const check_field dashboard_fields[] = {
+const check_field plan_dashboard_fields[] = {
     {"title", CHECK_STRING, 1, 1, 200},
     {"url", CHECK_URL, 1, 0, 0},
     {"kind", CHECK_STRING, 0, 0, 0},
     {NULL, 0, 0, 0, 0},
 };
 
-static const check_field stage_fields[] = {
+const check_field plan_stage_fields[] = {
     {"key", CHECK_SLUG, 1, 0, 0},
     {"title", CHECK_STRING, 1, 1, 200},
     {"steps", CHECK_ARRAY, 0, 0, 500},
@@ -49,7 +49,7 @@ static const check_field stage_fields[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-static const check_field signoff_req_fields[] = {
+const check_field plan_signoff_fields[] = {
     {"team", CHECK_SLUG, 1, 0, 0},
     {"count", CHECK_INT, 0, 1, 20},
     {NULL, 0, 0, 0, 0},
@@ -65,7 +65,7 @@ static const check_field signoff_req_fields[] = {
         "critical", CHECK_BOOL, 0, 0, 0                                                            \
     }
 
-static const check_field step_fields[] = {STEP_FIELDS(1), {NULL, 0, 0, 0, 0}};
+const check_field plan_step_fields[] = {STEP_FIELDS(1), {NULL, 0, 0, 0, 0}};
 static const check_field step_patch_fields[] = {
     STEP_FIELDS(0), {"position", CHECK_INT, 0, 1, 100000}, {NULL, 0, 0, 0, 0}};
 
@@ -91,7 +91,7 @@ fd_err plan_check_team_exists(fd_store *st, const char *slug, const char *field,
 
 fd_err plan_check_step(fd_store *st, const json_t *step, const char *path, int patch, fd_problem *p)
 {
-    fd_err e = check_object(step, patch ? step_patch_fields : step_fields, path, p);
+    fd_err e = check_object(step, patch ? step_patch_fields : plan_step_fields, path, p);
     if (e != FD_OK)
         return e;
     const char *owner = check_str(step, "owner_team", NULL);
@@ -148,7 +148,7 @@ fd_err plan_check_teams(fd_store *st, const json_t *teams, const char *owner, js
 fd_err plan_check_window(const json_t *w, const char *path, int64_t *start, int64_t *end,
                          fd_problem *p)
 {
-    fd_err e = check_object(w, window_fields, path, p);
+    fd_err e = check_object(w, plan_window_fields, path, p);
     if (e != FD_OK)
         return e;
     fd_time_parse(check_str(w, "start", NULL), start);
@@ -171,7 +171,7 @@ fd_err plan_check_dashboards(const json_t *arr, const char *path, json_t **out, 
     json_array_foreach(arr, i, d)
     {
         snprintf(at, sizeof at, "%s[%zu]", path, i);
-        fd_err e = check_object(d, dashboard_fields, at, p);
+        fd_err e = check_object(d, plan_dashboard_fields, at, p);
         const char *kind = check_str(d, "kind", "full");
         if (e == FD_OK && strcmp(kind, "overview") != 0 && strcmp(kind, "full") != 0) {
             snprintf(kat, sizeof kat, "%s.kind", at);
@@ -212,7 +212,7 @@ fd_err plan_check_signoffs(const json_t *arr, const char *path, const json_t *te
     {
         snprintf(at, sizeof at, "%s[%zu]", path, i);
         snprintf(tat, sizeof tat, "%s.team", at);
-        fd_err e = check_object(r, signoff_req_fields, at, p);
+        fd_err e = check_object(r, plan_signoff_fields, at, p);
         const char *team = check_str(r, "team", "");
         if (e == FD_OK && !has_slug(teams, team))
             e = fd_fail(p, FD_E_INVALID, tat,
@@ -256,7 +256,7 @@ static fd_err check_stages(fd_store *st, const json_t *arr, const json_t *teams,
     json_array_foreach(arr, i, g)
     {
         snprintf(at, sizeof at, "stages[%zu]", i);
-        fd_err e = check_object(g, stage_fields, at, p);
+        fd_err e = check_object(g, plan_stage_fields, at, p);
         const char *key = check_str(g, "key", "");
         for (size_t j = 0; e == FD_OK && j < i; j++) {
             if (strcmp(key, check_str(json_array_get(arr, j), "key", "")) == 0) {
@@ -305,7 +305,7 @@ fd_err plan_check(fd_store *st, const json_t *plan, plan_parts *out, fd_problem 
     fd_err e = plan_lint_first(st, plan, "", p);
     if (e != FD_OK)
         return e;
-    e = check_object(plan, plan_fields, "", p);
+    e = check_object(plan, plan_top_fields, "", p);
     if (e != FD_OK)
         return e;
     out->mig.id = check_str(plan, "id", NULL);

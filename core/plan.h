@@ -21,6 +21,16 @@ typedef struct plan_parts {
                            the defaults when absent */
 } plan_parts;
 
+/* The field tables of the plan format, one copy for plan.c (create and PATCH bodies) and
+ * plan_lint.c (the whole format, every error), so the two cannot drift apart. */
+#include "check.h"
+extern const check_field plan_top_fields[];       /* the plan document */
+extern const check_field plan_window_fields[];    /* window */
+extern const check_field plan_dashboard_fields[]; /* dashboards[] */
+extern const check_field plan_stage_fields[];     /* stages[] */
+extern const check_field plan_signoff_fields[];   /* stages[].signoffs[] */
+extern const check_field plan_step_fields[];      /* stages[].steps[] (StepInput) */
+
 /* Check a whole plan. On success `out` is filled (plan_parts_free); on failure p says where. */
 fd_err plan_check(fd_store *st, const json_t *plan, plan_parts *out, fd_problem *p);
 void plan_parts_free(plan_parts *pp);

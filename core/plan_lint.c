@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "plan.h"
 #include "store_internal.h"
 #include "timefmt.h"
 
@@ -21,58 +22,6 @@
 #define HEADER_VALUE_MAX 2000
 
 /* ---- the format: one table per place (plan_lint_fields names them) ---- */
-
-static const check_field plan_fields[] = {
-    {"id", CHECK_SLUG, 1, 0, 0},
-    {"title", CHECK_STRING, 1, 1, 200},
-    {"description", CHECK_STRING, 0, 0, 10000},
-    {"owner_team", CHECK_SLUG, 1, 0, 0},
-    {"teams", CHECK_ARRAY, 0, 0, 64},
-    {"window", CHECK_OBJECT, 0, 0, 0},
-    {"dashboards", CHECK_ARRAY, 0, 0, 50},
-    {"stages", CHECK_ARRAY, 0, 0, 32},
-    {"rollback", CHECK_OBJECT, 0, 0, 0},
-    {"switches", CHECK_ARRAY, 0, 0, 16},
-    {"rules", CHECK_ARRAY, 0, 0, 64},
-    {NULL, 0, 0, 0, 0},
-};
-
-static const check_field window_fields[] = {
-    {"start", CHECK_TIME, 1, 0, 0},
-    {"end", CHECK_TIME, 1, 0, 0},
-    {NULL, 0, 0, 0, 0},
-};
-
-static const check_field dashboard_fields[] = {
-    {"title", CHECK_STRING, 1, 1, 200},
-    {"url", CHECK_URL, 1, 0, 0},
-    {"kind", CHECK_STRING, 0, 0, 0},
-    {NULL, 0, 0, 0, 0},
-};
-
-static const check_field stage_fields[] = {
-    {"key", CHECK_SLUG, 1, 0, 0},
-    {"title", CHECK_STRING, 1, 1, 200},
-    {"steps", CHECK_ARRAY, 0, 0, 500},
-    {"signoffs", CHECK_ARRAY, 0, 0, 32},
-    {"allow_shared_signers", CHECK_BOOL, 0, 0, 0},
-    {"expected_minutes", CHECK_INT, 0, 0, 10080},
-    {NULL, 0, 0, 0, 0},
-};
-
-static const check_field signoff_fields[] = {
-    {"team", CHECK_SLUG, 1, 0, 0},
-    {"count", CHECK_INT, 0, 1, 20},
-    {NULL, 0, 0, 0, 0},
-};
-
-static const check_field step_fields[] = {
-    {"title", CHECK_STRING, 1, 1, 200},  {"details", CHECK_STRING, 0, 0, 10000},
-    {"owner_team", CHECK_SLUG, 0, 0, 0}, {"command", CHECK_STRING, 0, 0, 10000},
-    {"link", CHECK_URL, 0, 0, 0},        {"expected_minutes", CHECK_INT, 0, 0, 10080},
-    {"critical", CHECK_BOOL, 0, 0, 0},   {"switch", CHECK_OBJECT, 0, 0, 0},
-    {"verifies", CHECK_SLUG, 0, 0, 0},   {NULL, 0, 0, 0, 0},
-};
 
 static const check_field step_switch_fields[] = {
     {"name", CHECK_SLUG, 1, 0, 0},
@@ -125,12 +74,12 @@ const check_field *plan_lint_fields(const char *where)
         const char *name;
         const check_field *fields;
     } places[] = {
-        {"plan", plan_fields},
-        {"window", window_fields},
-        {"dashboard", dashboard_fields},
-        {"stage", stage_fields},
-        {"signoff", signoff_fields},
-        {"step", step_fields},
+        {"plan", plan_top_fields},
+        {"window", plan_window_fields},
+        {"dashboard", plan_dashboard_fields},
+        {"stage", plan_stage_fields},
+        {"signoff", plan_signoff_fields},
+        {"step", plan_step_fields},
         {"step.switch", step_switch_fields},
         {"rollback", rollback_fields},
         {"switch", switch_fields},
@@ -308,7 +257,7 @@ static void list_positions(const json_t *positions, size_t n, char *out, size_t 
 static void lint_teams(lint *L, const json_t *plan, const char *path, const char *owner)
 {
     char base[PATH_LEN], at[PATH_LEN];
-    const json_t *teams = good(plan, plan_fields, "teams");
+    const json_t *teams = good(plan, plan_top_fields, "teams");
     size_t i;
     json_t *v;
     join(base, path, "teams");
@@ -336,9 +285,9 @@ static void lint_window(lint *L, const json_t *w, const char *path)
     char at[PATH_LEN];
     int64_t start, end;
     join(at, path, "window");
-    if (!lint_fields(L, w, window_fields, at))
+    if (!lint_fields(L, w, plan_window_fields, at))
         return;
-    const char *s = good_str(w, window_fields, "start"), *e = good_str(w, window_fields, "end");
+    const char *s = good_str(w, plan_window_fields, "start"), *e = good_str(w, plan_window_fields, "end");
     if (s == NULL || e == NULL || fd_time_parse(s, &start) != 0 || fd_time_parse(e, &end) != 0)
         return;
     if (end <= start) {
@@ -357,9 +306,9 @@ static void lint_dashboards(lint *L, const json_t *arr, const char *path)
     json_array_foreach(arr, i, d)
     {
         item(at, base, i);
-        if (!lint_fields(L, d, dashboard_fields, at))
+        if (!lint_fields(L, d, plan_dashboard_fields, at))
             continue;
-        const char *kind = good_str(d, dashboard_fields, "kind");
+        const char *kind = good_str(d, plan_dashboard_fields, "kind");
         if (kind != NULL && strcmp(kind, "overview") != 0 && strcmp(kind, "full") != 0) {
             join(kat, at, "kind");
             report(L, FD_E_INVALID, kat, "%s must be overview or full", kat);
@@ -532,20 +481,20 @@ static void lint_steps(lint *L, const json_t *steps, const char *stage_at)
     json_array_foreach(steps, i, step)
     {
         item(at, base, i);
-        if (!lint_fields(L, step, step_fields, at))
+        if (!lint_fields(L, step, plan_step_fields, at))
             continue;
-        const char *owner = good_str(step, step_fields, "owner_team");
+        const char *owner = good_str(step, plan_step_fields, "owner_team");
         if (owner != NULL) {
             join(fat, at, "owner_team");
             team_exists(L, owner, fat);
         }
-        const json_t *sw = good(step, step_fields, "switch");
+        const json_t *sw = good(step, plan_step_fields, "switch");
         if (sw != NULL) {
             join(fat, at, "switch");
             lint_step_switch(L, sw, fat);
         }
-        const char *what = good_str(step, step_fields, "verifies");
-        const char *title = good_str(step, step_fields, "title");
+        const char *what = good_str(step, plan_step_fields, "verifies");
+        const char *title = good_str(step, plan_step_fields, "title");
         if (what != NULL && json_object_get(L->verifies, what) == NULL)
             json_object_set_new(L->verifies, what, json_string(title ? title : what));
     }
@@ -561,9 +510,9 @@ static void lint_signoffs(lint *L, const json_t *arr, const char *stage_at)
     json_array_foreach(arr, i, r)
     {
         item(at, base, i);
-        if (!lint_fields(L, r, signoff_fields, at))
+        if (!lint_fields(L, r, plan_signoff_fields, at))
             continue;
-        const char *team = good_str(r, signoff_fields, "team");
+        const char *team = good_str(r, plan_signoff_fields, "team");
         if (team == NULL)
             continue;
         join(tat, at, "team");
@@ -589,17 +538,17 @@ static void lint_stages(lint *L, const json_t *arr, const char *path)
     json_array_foreach(arr, i, g)
     {
         item(at, base, i);
-        if (!lint_fields(L, g, stage_fields, at))
+        if (!lint_fields(L, g, plan_stage_fields, at))
             continue;
-        const char *key = good_str(g, stage_fields, "key");
+        const char *key = good_str(g, plan_stage_fields, "key");
         if (key != NULL && in_array(keys, key)) {
             join(kat, at, "key");
             report(L, FD_E_INVALID, kat, "%s repeats the stage key %s", kat, key);
         } else if (key != NULL) {
             json_array_append_new(keys, json_string(key));
         }
-        lint_steps(L, good(g, stage_fields, "steps"), at);
-        lint_signoffs(L, good(g, stage_fields, "signoffs"), at);
+        lint_steps(L, good(g, plan_stage_fields, "steps"), at);
+        lint_signoffs(L, good(g, plan_stage_fields, "signoffs"), at);
     }
     json_decref(keys);
 }
@@ -717,30 +666,30 @@ int plan_lint(const json_t *plan, const char *path, plan_team_fn teams, void *te
     lint L = {.teams = teams, .teams_arg = teams_arg, .fn = fn, .arg = arg};
     if (path == NULL)
         path = "";
-    if (!lint_fields(&L, plan, plan_fields, path))
+    if (!lint_fields(&L, plan, plan_top_fields, path))
         return L.count;
     L.switches = json_object();
     L.verifies = json_object();
     L.affected = json_array();
 
-    const char *owner = good_str(plan, plan_fields, "owner_team");
+    const char *owner = good_str(plan, plan_top_fields, "owner_team");
     if (owner != NULL) {
         join(at, path, "owner_team");
         team_exists(&L, owner, at);
     }
     lint_teams(&L, plan, path, owner);
-    const json_t *w = good(plan, plan_fields, "window");
+    const json_t *w = good(plan, plan_top_fields, "window");
     if (w != NULL)
         lint_window(&L, w, path);
-    lint_dashboards(&L, good(plan, plan_fields, "dashboards"), path);
+    lint_dashboards(&L, good(plan, plan_top_fields, "dashboards"), path);
 
     /* switches are declared before anything refers to them: their errors come first */
-    lint_switches(&L, good(plan, plan_fields, "switches"), path);
-    lint_stages(&L, good(plan, plan_fields, "stages"), path);
-    const json_t *rb = good(plan, plan_fields, "rollback");
+    lint_switches(&L, good(plan, plan_top_fields, "switches"), path);
+    lint_stages(&L, good(plan, plan_top_fields, "stages"), path);
+    const json_t *rb = good(plan, plan_top_fields, "rollback");
     if (rb != NULL)
         lint_rollback(&L, rb, path);
-    lint_rules(&L, good(plan, plan_fields, "rules"), path);
+    lint_rules(&L, good(plan, plan_top_fields, "rules"), path);
 
     json_decref(L.switches);
     json_decref(L.verifies);
