@@ -98,6 +98,23 @@ json_t *store_col_int(sqlite3_stmt *s, int i)
     return json_integer(sqlite3_column_int64(s, i));
 }
 
+json_t *store_col_person(sqlite3_stmt *s, int sub, int name)
+{
+    if (sqlite3_column_type(s, sub) == SQLITE_NULL)
+        return json_null();
+    return json_pack("{s:o,s:o}", "sub", store_col_str(s, sub), "name", store_col_str(s, name));
+}
+
+fd_err store_col_strings(fd_store *st, sqlite3_stmt *s, const char *what, json_t *into)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        json_array_append_new(into, store_col_str(s, 0));
+    fd_err e = rc == SQLITE_DONE ? FD_OK : store_fail(st, what);
+    sqlite3_reset(s);
+    return e;
+}
+
 void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t n)
 {
     const unsigned char *t = sqlite3_column_text(s, i);

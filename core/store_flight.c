@@ -28,22 +28,12 @@ static json_t *step_doc(sqlite3_stmt *s)
     json_object_set_new(d, "expected_minutes", store_col_int(s, 9));
     json_object_set_new(d, "critical", json_boolean(sqlite3_column_int(s, 10)));
     json_object_set_new(d, "status", store_col_str(s, 11));
-    if (sqlite3_column_type(s, 12) == SQLITE_NULL)
-        json_object_set_new(d, "by", json_null());
-    else
-        json_object_set_new(
-            d, "by",
-            json_pack("{s:o,s:o}", "sub", store_col_str(s, 12), "name", store_col_str(s, 13)));
+    json_object_set_new(d, "by", store_col_person(s, 12, 13));
     json_object_set_new(d, "at", store_col_time(s, 14));
     json_object_set_new(d, "note", store_col_str(s, 15));
     json_object_set_new(d, "version", store_col_int(s, 16));
     /* a critical step names both people: the one who ticked it (by) and who confirmed it */
-    if (sqlite3_column_type(s, 17) == SQLITE_NULL)
-        json_object_set_new(d, "confirmed_by", json_null());
-    else
-        json_object_set_new(
-            d, "confirmed_by",
-            json_pack("{s:o,s:o}", "sub", store_col_str(s, 17), "name", store_col_str(s, 18)));
+    json_object_set_new(d, "confirmed_by", store_col_person(s, 17, 18));
     json_object_set_new(d, "confirmed_at", store_col_time(s, 19));
     json_object_set_new(d, "confirm_note", store_col_str(s, 20));
     /* plans as code (0005): a switch step moves a switch when done; a verification step names
@@ -320,12 +310,10 @@ static fd_err add_teams_and_dashboards(fd_store *st, const char *mid, json_t *do
     store_bind_text(s, 1, mid);
     json_t *teams = json_array();
     json_object_set_new(doc, "teams", teams);
+    fd_err e = store_col_strings(st, s, "migration teams", teams);
+    if (e != FD_OK)
+        return e;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(teams, store_col_str(s, 0));
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_fail(st, "migration teams");
 
     s = store_stmt(st, S_MIG_DASH_GET,
                    "SELECT title, url, kind FROM dashboards WHERE migration = ?1"
@@ -411,13 +399,10 @@ fd_err store_mig_list(fd_store *st, const char *status, const char *after, int l
     sqlite3_bind_int(s, 3, limit);
     /* collect the ids first: the documents are built with other statements */
     json_t *ids = json_array();
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(ids, store_col_str(s, 0));
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    fd_err e = store_col_strings(st, s, "migration list", ids);
+    if (e != FD_OK) {
         json_decref(ids);
-        return store_fail(st, "migration list");
+        return e;
     }
     json_t *arr = json_array();
     size_t i;
@@ -425,7 +410,7 @@ fd_err store_mig_list(fd_store *st, const char *status, const char *after, int l
     json_array_foreach(ids, i, id)
     {
         json_t *doc = NULL;
-        fd_err e = store_mig_doc(st, json_string_value(id), 0, &doc);
+        e = store_mig_doc(st, json_string_value(id), 0, &doc);
         if (e != FD_OK) {
             json_decref(ids);
             json_decref(arr);

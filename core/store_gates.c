@@ -168,13 +168,6 @@ fd_err store_signoff_insert(fd_store *st, const fd_signoff_in *in, int64_t *id)
     return FD_OK;
 }
 
-static json_t *by_doc(sqlite3_stmt *s, int i)
-{
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
-        return json_null();
-    return json_pack("{s:o,s:o}", "sub", store_col_str(s, i), "name", store_col_str(s, i + 1));
-}
-
 fd_err store_signoffs(fd_store *st, const char *mid, const char *stage, json_t **out)
 {
     *out = NULL;
@@ -193,7 +186,7 @@ fd_err store_signoffs(fd_store *st, const char *mid, const char *stage, json_t *
         json_object_set_new(d, "id", store_col_int(s, 0));
         json_object_set_new(d, "stage", store_col_str(s, 1));
         json_object_set_new(d, "team", store_col_str(s, 2));
-        json_object_set_new(d, "by", by_doc(s, 3));
+        json_object_set_new(d, "by", store_col_person(s, 3, 4));
         json_object_set_new(d, "decision", store_col_str(s, 5));
         json_object_set_new(d, "comment", store_col_str(s, 6));
         json_object_set_new(d, "override_reason", store_col_str(s, 7));
@@ -259,11 +252,11 @@ static json_t *feedback_doc(sqlite3_stmt *s)
     json_object_set_new(d, "id", store_col_int(s, 0));
     json_object_set_new(d, "briefing", store_col_int(s, 1));
     json_object_set_new(d, "text", store_col_str(s, 2));
-    json_object_set_new(d, "by", by_doc(s, 3));
+    json_object_set_new(d, "by", store_col_person(s, 3, 4));
     json_object_set_new(d, "at", store_col_time(s, 5));
     json_object_set_new(d, "resolved", json_boolean(sqlite3_column_type(s, 9) != SQLITE_NULL));
     json_object_set_new(d, "resolution", store_col_str(s, 6));
-    json_object_set_new(d, "resolved_by", by_doc(s, 7));
+    json_object_set_new(d, "resolved_by", store_col_person(s, 7, 8));
     json_object_set_new(d, "resolved_at", store_col_time(s, 9));
     json_object_set_new(d, "step_id", store_col_int(s, 10));
     json_object_set_new(d, "version", store_col_int(s, 11));
@@ -304,12 +297,10 @@ static fd_err briefing_children(fd_store *st, int64_t bid, json_t *doc)
     sqlite3_bind_int64(s, 1, bid);
     json_t *teams = json_array();
     json_object_set_new(doc, "teams", teams);
+    fd_err e = store_col_strings(st, s, "briefing teams", teams);
+    if (e != FD_OK)
+        return e;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(teams, store_col_str(s, 0));
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_fail(st, "briefing teams");
 
     s = store_stmt(st, S_BRIEFING_ACKS,
                    "SELECT id, team, sub, name, comment, plan_rev, at FROM briefing_acks"
@@ -322,7 +313,7 @@ static fd_err briefing_children(fd_store *st, int64_t bid, json_t *doc)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         json_array_append_new(
             acks, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id", store_col_int(s, 0), "team",
-                            store_col_str(s, 1), "by", by_doc(s, 2), "comment", store_col_str(s, 4),
+                            store_col_str(s, 1), "by", store_col_person(s, 2, 3), "comment", store_col_str(s, 4),
                             "plan_rev", store_col_int(s, 5), "at", store_col_time(s, 6)));
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? FD_OK : store_fail(st, "briefing acks");
@@ -351,7 +342,7 @@ fd_err store_briefing_doc(fd_store *st, const char *mid, int64_t bid, json_t **o
     json_object_set_new(doc, "at", store_col_time(s, 3));
     json_object_set_new(doc, "notes", store_col_str(s, 4));
     json_object_set_new(doc, "teams", json_null());
-    json_object_set_new(doc, "by", by_doc(s, 5));
+    json_object_set_new(doc, "by", store_col_person(s, 5, 6));
     json_object_set_new(doc, "created_at", store_col_time(s, 7));
     json_object_set_new(doc, "version", store_col_int(s, 8));
     sqlite3_reset(s);
@@ -616,7 +607,7 @@ fd_err store_overrides(fd_store *st, const char *mid, json_t **out)
                               json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "kind", store_col_str(s, 0),
                                         "stage", store_col_str(s, 1), "reason", store_col_str(s, 2),
                                         "missing", missing ? missing : json_null(), "by",
-                                        by_doc(s, 4), "at", store_col_time(s, 6)));
+                                        store_col_person(s, 4, 5), "at", store_col_time(s, 6)));
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {

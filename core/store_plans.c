@@ -31,13 +31,6 @@ static json_t *col_json(sqlite3_stmt *s, int i)
     return v != NULL ? v : json_null();
 }
 
-static json_t *col_person(sqlite3_stmt *s, int sub, int name)
-{
-    if (sqlite3_column_type(s, sub) == SQLITE_NULL)
-        return json_null();
-    return json_pack("{s:o,s:o}", "sub", store_col_str(s, sub), "name", store_col_str(s, name));
-}
-
 /* Step through a statement, appending row(s) made by `row` to a new array in *out. */
 static fd_err collect(fd_store *st, sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *),
                       const char *what, json_t **out)
@@ -129,7 +122,7 @@ static json_t *template_doc(sqlite3_stmt *s)
     json_object_set_new(d, "title", store_col_str(s, 1));
     json_object_set_new(d, "description", store_col_str(s, 2));
     json_object_set_new(d, "source_migration", store_col_str(s, 3));
-    json_object_set_new(d, "created_by", col_person(s, 4, 5));
+    json_object_set_new(d, "created_by", store_col_person(s, 4, 5));
     json_object_set_new(d, "created_at", store_col_time(s, 6));
     json_object_set_new(d, "version", store_col_int(s, 7));
     return d;
@@ -237,7 +230,7 @@ static json_t *switch_row(sqlite3_stmt *s)
     json_object_set_new(d, "error", store_col_str(s, 6));
     json_object_set_new(d, "version", store_col_int(s, 7));
     json_object_set_new(d, "last_move", store_col_int(s, 8));
-    json_object_set_new(d, "moved_by", col_person(s, 9, 10));
+    json_object_set_new(d, "moved_by", store_col_person(s, 9, 10));
     json_object_set_new(d, "moved_at", store_col_time(s, 11));
     json_object_set_new(d, "pending", json_boolean(sqlite3_column_int(s, 12)));
     return d;
@@ -330,7 +323,7 @@ static json_t *move_row(sqlite3_stmt *s)
     json_object_set_new(d, "from", store_col_str(s, 2));
     json_object_set_new(d, "to", store_col_str(s, 3));
     json_object_set_new(d, "step", store_col_int(s, 4));
-    json_object_set_new(d, "by", col_person(s, 5, 6));
+    json_object_set_new(d, "by", store_col_person(s, 5, 6));
     json_object_set_new(d, "at", store_col_time(s, 7));
     json_object_set_new(d, "reason", store_col_str(s, 8));
     if (sqlite3_column_type(s, 9) == SQLITE_NULL)

@@ -167,13 +167,10 @@ fd_err store_rollback_due(fd_store *st, int64_t before, int limit, json_t **mids
     sqlite3_bind_int64(s, 1, before);
     sqlite3_bind_int(s, 2, limit);
     json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(arr, store_col_str(s, 0));
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    fd_err e = store_col_strings(st, s, "rollback due", arr);
+    if (e != FD_OK) {
         json_decref(arr);
-        return store_fail(st, "rollback due");
+        return e;
     }
     *mids = arr;
     return FD_OK;

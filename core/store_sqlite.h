@@ -228,6 +228,12 @@ fd_err store_exec_stmt(fd_store *st, sqlite3_stmt *s, const char *what);
 json_t *store_col_str(sqlite3_stmt *s, int i);
 json_t *store_col_time(sqlite3_stmt *s, int i);
 json_t *store_col_int(sqlite3_stmt *s, int i);
+/* {"sub", "name"} from columns sub and name, or JSON null when sub is NULL (who did something). */
+json_t *store_col_person(sqlite3_stmt *s, int sub, int name);
+
+/* Step `s` to the end, appending column 0 of every row (text, or null) to `into`; resets `s`.
+ * FD_OK, or the store's failure naming `what`. For one-column lists (team slugs, ids). */
+fd_err store_col_strings(fd_store *st, sqlite3_stmt *s, const char *what, json_t *into);
 
 /* Copy a text column into a fixed buffer ("" for NULL). */
 void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t n);
