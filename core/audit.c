@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "json_out.h"
 #include "store_internal.h"
 #include "timefmt.h"
 #include "webhook.h"
@@ -44,51 +45,38 @@ int audit_sha256_hex(const void *data, size_t len, char out[FD_HASH_HEX])
     return sha256_hex(data, len, out);
 }
 
-/* 1 when v holds a real anywhere: reals do not survive a dump/parse round trip byte for byte. */
-static int has_real(const json_t *v)
+/* Append `"name":` and s as a JSON string, or null when s is NULL; 0 or -1 (not UTF-8). */
+static int put_str_member(fd_buf *b, const char *name, const char *s)
 {
-    if (json_is_real(v))
-        return 1;
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *m;
-        json_object_foreach((json_t *)v, k, m)
-        {
-            if (has_real(m))
-                return 1;
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *m;
-        json_array_foreach(v, i, m)
-        {
-            if (has_real(m))
-                return 1;
-        }
-    }
-    return 0;
+    if (fd_buf_puts(b, name) != 0)
+        return -1;
+    return s != NULL ? json_out_string(b, s, strlen(s)) : fd_buf_append(b, "null", 4);
 }
 
-static json_t *str_or_null(const char *s)
+/* Append `"name":` and v as canonical JSON (keys sorted), or null when v is NULL. Reals are
+ * refused: they do not survive a dump/parse round trip byte for byte. */
+static int put_json_member(fd_buf *b, const char *name, const json_t *v)
 {
-    return s ? json_string(s) : json_null();
+    if (fd_buf_puts(b, name) != 0)
+        return -1;
+    return v != NULL ? json_out_append(b, v, JSON_OUT_SORT | JSON_OUT_NO_REALS)
+                     : fd_buf_append(b, "null", 4);
 }
 
 fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, const char *action,
                     const char *target, const json_t *before, const json_t *after, const char *note)
 {
     const fd_actor *a = ctx->actor;
-    json_t *ev = NULL;
-    char *canonical = NULL, *text = NULL;
-    char prev[FD_HASH_HEX], hash[FD_HASH_HEX], at[FD_TIME_LEN];
+    fd_buf b = {0}, text = {0};
+    char prev[FD_HASH_HEX], hash[FD_HASH_HEX], at[FD_TIME_LEN], num[32];
     int64_t seq, now = store_now_ms(st);
     fd_err e = FD_E_INTERNAL;
 
-    if (a == NULL || has_real(before) || has_real(after))
+    if (a == NULL)
         return FD_E_INTERNAL;
-    /* A string that is not UTF-8 cannot go into JSON: jansson would drop the member and the
-     * event would be chained without it. Refuse instead; the rules check user text first and
-     * say which field, this is the last line of defence. */
+    /* A string that is not UTF-8 cannot go into JSON. Refuse instead of chaining something
+     * else; the rules check user text first and say which field, this is the last line of
+     * defence (the writer below fails on it too). */
     const char *texts[] = {migration, action, target, note, ctx->request_id, a->sub, a->name};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i] != NULL && !check_is_utf8(texts[i], strlen(texts[i])))
@@ -97,64 +85,46 @@ fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, cons
         store_audit_prev_hash(st, migration, prev) != FD_OK)
         return FD_E_INTERNAL;
     fd_time_format(now, at);
+    snprintf(num, sizeof num, "%lld", (long long)seq);
 
     /*
-     * The event is dumped once, in two halves split where "hash" sorts ("before" < "hash" <
-     * "migration"): with sorted keys the concatenation of the two halves is exactly the dump of
-     * the whole, so the canonical form (without hash) and the stored text (with it) are built
-     * from the same bytes instead of dumping the event twice. This is on every mutation's path.
-     * before/after are shared, not copied: ev only lives until the dumps are done.
+     * The event is written straight as its canonical text: compact, keys in byte order, strings
+     * escaped as jansson escapes them (json_out.h), which is exactly json_dumps(event,
+     * JSON_COMPACT | JSON_SORT_KEYS) - test_audit checks the stored text against jansson's dump
+     * of it. It is written in two halves split where "hash" sorts ("before" < "hash" <
+     * "migration"): the canonical form (without hash) is the two halves joined, the stored text
+     * has "hash" between them. This is on every mutation's path, so no tree is built for it.
      */
-    json_t *lo = json_object(), *hi = json_object();
-    ev = lo; /* freed at done: with hi below */
-    json_object_set_new(lo, "action", json_string(action));
-    json_object_set_new(
-        lo, "actor",
-        json_pack("{s:s,s:s,s:s}", "sub", a->sub, "name", a->name, "role", fd_role_name(a->role)));
-    json_object_set_new(lo, "after", after ? json_incref((json_t *)after) : json_null());
-    json_object_set_new(lo, "at", json_string(at));
-    json_object_set_new(lo, "before", before ? json_incref((json_t *)before) : json_null());
-    json_object_set_new(hi, "migration", str_or_null(migration));
-    json_object_set_new(hi, "note", str_or_null(note));
-    json_object_set_new(hi, "prev_hash", json_string(prev));
-    json_object_set_new(hi, "request_id", str_or_null(ctx->request_id));
-    json_object_set_new(hi, "seq", json_integer(seq));
-    json_object_set_new(hi, "source", json_string(a->source[0] ? a->source : "api"));
-    json_object_set_new(hi, "target", str_or_null(target));
-    /* a member jansson could not make (out of memory) is missing: never chain a partial event */
-    int whole = json_object_size(lo) == 5 && json_object_size(hi) == 7;
-    char *lo_text = json_dumps(lo, DUMP_FLAGS), *hi_text = json_dumps(hi, DUMP_FLAGS);
-    json_decref(hi);
-    if (lo_text == NULL || hi_text == NULL || !whole) {
-        free(lo_text);
-        free(hi_text);
+    fd_buf_reserve(&b, 1024);
+    int ok = fd_buf_puts(&b, "{") == 0 && put_str_member(&b, "\"action\":", action) == 0 &&
+             put_str_member(&b, ",\"actor\":{\"name\":", a->name) == 0 &&
+             put_str_member(&b, ",\"role\":", fd_role_name(a->role)) == 0 &&
+             put_str_member(&b, ",\"sub\":", a->sub) == 0 && fd_buf_puts(&b, "}") == 0 &&
+             put_json_member(&b, ",\"after\":", after) == 0 &&
+             put_str_member(&b, ",\"at\":", at) == 0 &&
+             put_json_member(&b, ",\"before\":", before) == 0;
+    size_t split = b.len; /* "hash" goes here */
+    ok = ok && put_str_member(&b, ",\"migration\":", migration) == 0 &&
+         put_str_member(&b, ",\"note\":", note) == 0 &&
+         put_str_member(&b, ",\"prev_hash\":", prev) == 0 &&
+         put_str_member(&b, ",\"request_id\":", ctx->request_id) == 0 &&
+         fd_buf_puts(&b, ",\"seq\":") == 0 && fd_buf_puts(&b, num) == 0 &&
+         put_str_member(&b, ",\"source\":", a->source[0] ? a->source : "api") == 0 &&
+         put_str_member(&b, ",\"target\":", target) == 0 && fd_buf_puts(&b, "}") == 0;
+    if (!ok || sha256_hex(b.data, b.len, hash) != 0)
         goto done;
-    }
-    /* "{A}" and "{B}" -> canonical "{A,B}" and text "{A,"hash":"H",B}" */
-    size_t la = strlen(lo_text) - 2, lb = strlen(hi_text) - 2;
-    canonical = malloc(la + lb + 4);
-    text = malloc(la + lb + FD_HASH_HEX + 16);
-    if (canonical != NULL && text != NULL) {
-        snprintf(canonical, la + lb + 4, "{%.*s,%.*s}", (int)la, lo_text + 1, (int)lb, hi_text + 1);
-    }
-    if (canonical == NULL || text == NULL ||
-        sha256_hex(canonical, strlen(canonical), hash) != 0) {
-        free(lo_text);
-        free(hi_text);
+    if (fd_buf_reserve(&text, b.len + FD_HASH_HEX + 16) != 0 ||
+        fd_buf_append(&text, b.data, split) != 0 || fd_buf_puts(&text, ",\"hash\":\"") != 0 ||
+        fd_buf_puts(&text, hash) != 0 || fd_buf_puts(&text, "\"") != 0 ||
+        fd_buf_append(&text, b.data + split, b.len - split) != 0)
         goto done;
-    }
-    snprintf(text, la + lb + FD_HASH_HEX + 16, "{%.*s,\"hash\":\"%s\",%.*s}", (int)la, lo_text + 1,
-             hash, (int)lb, hi_text + 1);
-    free(lo_text);
-    free(hi_text);
-    e = store_audit_insert(st, seq, migration, now, action, prev, hash, text, strlen(text));
+    e = store_audit_insert(st, seq, migration, now, action, prev, hash, text.data, text.len);
     /* the webhook deliveries of the event commit with it, or not at all */
     if (e == FD_OK)
-        e = webhook_enqueue_tx(st, seq, migration, action, text, strlen(text), NULL);
+        e = webhook_enqueue_tx(st, seq, migration, action, text.data, text.len, NULL);
 done:
-    json_decref(ev);
-    free(canonical);
-    free(text);
+    fd_buf_free(&b);
+    fd_buf_free(&text);
     return e;
 }
 

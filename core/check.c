@@ -20,8 +20,7 @@ static void join_path(char *out, size_t n, const char *path, const char *name)
         snprintf(out, n, "%s.%s", path, name);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
+size_t check_utf8_seq(const unsigned char *s, size_t left)
 {
     unsigned c = s[0];
     size_t n;
@@ -54,7 +53,7 @@ int check_is_utf8(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (len > 0) {
-        size_t n = utf8_seq(p, len);
+        size_t n = check_utf8_seq(p, len);
         if (n == 0)
             return 0;
         p += n;
@@ -70,7 +69,7 @@ char *check_utf8_sanitize(const char *s, size_t len, char *out, size_t cap)
     if (cap == 0)
         return out;
     while (len > 0) {
-        size_t n = utf8_seq(p, len);
+        size_t n = check_utf8_seq(p, len);
         if (n == 0) { /* one bad byte becomes one '?' */
             if (o + 1 >= cap)
                 break;

@@ -46,6 +46,9 @@ int check_is_slug(const char *s);
 /* 1 when the `len` bytes at `s` are well-formed UTF-8 (no overlong forms, no surrogates, nothing
  * past U+10FFFF). Text that reaches the audit log must be: JSON cannot carry anything else. */
 int check_is_utf8(const char *s, size_t len);
+/* Length of the well-formed UTF-8 sequence at s (1..4, `left` bytes readable), or 0 when it is
+ * not one: overlong forms, surrogates and code points past U+10FFFF are not. */
+size_t check_utf8_seq(const unsigned char *s, size_t left);
 
 /* Copy `s` into `out` (cap bytes, always NUL-terminated), replacing every byte that is not part
  * of well-formed UTF-8 with '?', and cutting only at character boundaries. For echoing hostile

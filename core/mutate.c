@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "store_internal.h"
 
 #define IDEM_KEY_MAX 255 /* a UUID is 36; leave room for bots that compose keys */
@@ -81,7 +82,7 @@ fd_err core_mutate(fd_store *st, fd_ctx *ctx, core_rule_fn fn, void *args, json_
     if (ctx->idem_key != NULL) {
         /* compact, keys in document order: a replay renders byte for byte what the first
          * answer rendered */
-        text = result ? json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
+        text = result ? json_out_dumps(result, 0) : strdup("null");
         if (text == NULL || store_idem_put(st, ctx->actor->sub, ctx->idem_key,
                                            ctx->request_hash ? ctx->request_hash : "", text,
                                            store_now_ms(st)) != FD_OK) {

@@ -188,6 +188,44 @@ static void chain_links_events_per_migration(void **state)
     fix_close(f);
 }
 
+/* The event text is written directly (core/json_out.c), not dumped by jansson: it must be
+ * byte for byte jansson's sorted compact dump of itself, hostile text included, or a reviewer
+ * recomputing hashes with another tool would disagree. */
+static void stored_text_is_janssons_canonical_dump(void **state)
+{
+    (void)state;
+    fixture *f = setup();
+    flight(f, "m1", 1);
+    fix_actor(&f->alice, "alice", "Al\"ice\\ \xc3\x85 \xf0\x9f\x9b\xab\t", FD_ROLE_ENGINEER);
+    fd_ctx ctx;
+    fd_ctx_init(&ctx, &f->alice, "req-\"x\"");
+    json_t *m = NULL;
+    assert_int_equal(flight_get(f->st, &ctx, "m1", &m), FD_OK);
+    int64_t sid = json_integer_value(json_object_get(
+        json_array_get(json_object_get(json_array_get(json_object_get(m, "stages"), 0), "steps"),
+                       0),
+        "id"));
+    json_decref(m);
+    json_t *s = NULL;
+    assert_int_equal(flight_step_action(f->st, &ctx, "m1", sid, FD_STEP_TICK,
+                                        "\x01 \x1f \x7f \b\f\n\r/ \xe2\x80\xa8 </script>", &s),
+                     FD_OK);
+    json_decref(s);
+    int chunks;
+    char *text = export_all(f, "m1", FD_AUDIT_NDJSON, 1 << 20, &chunks);
+    int lines = 0;
+    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"), lines++) {
+        json_t *ev = fix_json(line);
+        char *again = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(line, again);
+        free(again);
+        json_decref(ev);
+    }
+    assert_int_equal(lines, 3); /* create, start, tick */
+    free(text);
+    fix_close(f);
+}
+
 static void verify_events_catches_tampering(void **state)
 {
     (void)state;
@@ -483,6 +521,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chain_links_events_per_migration),
+        cmocka_unit_test(stored_text_is_janssons_canonical_dump),
         cmocka_unit_test(verify_events_catches_tampering),
         cmocka_unit_test(verify_catches_a_tampered_database),
         cmocka_unit_test(csv_ndjson_json_formats),
