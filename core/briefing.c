@@ -72,7 +72,7 @@ static fd_err bump_both(fd_store *st, const char *mid, int64_t bid)
 {
     fd_err e = store_briefing_bump(st, bid);
     if (e == FD_OK)
-        e = store_mig_bump(st, mid, NULL);
+        e = store_mig_bump(st, mid);
     return e;
 }
 
@@ -142,7 +142,7 @@ static fd_err rule_briefing_create(fd_store *st, fd_ctx *ctx, void *args, json_t
                               check_str(a->body, "notes", NULL), ctx->actor->sub, ctx->actor->name,
                               store_now_ms(st), json_object_get(a->body, "teams"), &bid);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = briefing_doc(st, ctx, a->mid, bid, out);
     target_briefing(target, sizeof target, a->mid, bid);

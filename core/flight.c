@@ -387,7 +387,7 @@ static fd_err rule_patch(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
                                           check_str(g, "title", ""));
         }
         if (e == FD_OK)
-            e = store_mig_bump(st, a->mid, NULL);
+            e = store_mig_bump(st, a->mid);
         if (e == FD_OK)
             e = audit_append(st, ctx, a->mid, "migration.update", target, before, after, NULL);
     }
@@ -443,7 +443,7 @@ static fd_err rule_start(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK)
         e = store_mig_set_state(st, a->mid, "in_flight", first.key, now, -1, NULL);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "migration.start", target, before, after, NULL);
     if (e == FD_OK)
@@ -493,7 +493,7 @@ static fd_err rule_abort(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     e = store_mig_set_state(st, a->mid, "aborted", h.current_stage[0] ? h.current_stage : NULL, -1,
                             store_now_ms(st), a->text);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "migration.abort", target, before, after, a->text);
     if (e == FD_OK)
@@ -583,7 +583,7 @@ static fd_err rule_complete(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
         e = store_mig_set_state(st, a->mid, status, last ? NULL : next.key, -1, last ? now : -1,
                                 NULL);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "stage.complete", target, sbefore, safter, NULL);
     if (e == FD_OK && (last || landing))

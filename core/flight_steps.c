@@ -101,7 +101,7 @@ static fd_err rule_add(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK)
         e = store_mig_bump_plan_rev(st, a->mid);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = store_step_doc(st, a->mid, sid, out);
     target_step(target, sizeof target, sid);
@@ -213,7 +213,7 @@ static fd_err rule_patch_step(fd_store *st, fd_ctx *ctx, void *args, json_t **ou
         if (e == FD_OK)
             e = store_mig_bump_plan_rev(st, a->mid);
         if (e == FD_OK)
-            e = store_mig_bump(st, a->mid, NULL);
+            e = store_mig_bump(st, a->mid);
     }
     json_decref(cur);
     cur = NULL;
@@ -253,7 +253,7 @@ static fd_err rule_delete_step(fd_store *st, fd_ctx *ctx, void *args, json_t **o
     if (e == FD_OK)
         e = store_mig_bump_plan_rev(st, a->mid);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     target_step(target, sizeof target, a->sid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "step.delete", target, old, NULL, NULL);
@@ -387,7 +387,7 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     e = store_step_set_status(st, a->sid, status, ctx->actor->sub, ctx->actor->name,
                               store_now_ms(st), text);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = store_step_doc(st, a->mid, a->sid, out);
     target_step(target, sizeof target, a->sid);
@@ -458,7 +458,7 @@ static fd_err rule_confirm(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
         goto done;
     e = store_step_confirm(st, a->sid, ctx->actor->sub, ctx->actor->name, store_now_ms(st), note);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = store_step_doc(st, a->mid, a->sid, out);
     target_step(target, sizeof target, a->sid);

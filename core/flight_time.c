@@ -154,7 +154,7 @@ static fd_err check_flight(overdue_run *r)
     }
     /* the migration document shows what is overdue: its ETag must move */
     if (e == FD_OK && r->fired > 0)
-        e = store_mig_bump(r->st, r->mid, NULL);
+        e = store_mig_bump(r->st, r->mid);
 done:
     json_decref(steps);
     return e;

@@ -429,7 +429,7 @@ static fd_err rule_stage_patch(fd_store *st, fd_ctx *ctx, void *args, json_t **o
         if (e == FD_OK && plan_change)
             e = store_mig_bump_plan_rev(st, a->mid);
         if (e == FD_OK)
-            e = store_mig_bump(st, a->mid, NULL);
+            e = store_mig_bump(st, a->mid);
         snprintf(target, sizeof target, "migrations/%s/stages/%s", a->mid, a->stage);
         if (e == FD_OK)
             e = audit_append(st, ctx, a->mid, "stage.update", target, before, after, NULL);
@@ -582,7 +582,7 @@ static fd_err rule_signoff(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK)
         e = store_signoff_insert(st, &in, &id);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     json_decref(signoffs);
     json_decref(reqs);
     signoffs = reqs = NULL;

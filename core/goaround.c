@@ -501,7 +501,7 @@ static fd_err rule_merged(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK && flying)
         e = store_mig_set_state(st, job->mid, "go_around", NULL, -1, -1, NULL);
     if (e == FD_OK)
-        e = store_mig_bump(st, job->mid, NULL);
+        e = store_mig_bump(st, job->mid);
     flight_target_mig(target, sizeof target, job->mid);
     if (e == FD_OK)
         e = audit_append(st, ctx, job->mid, "go_around.merged", target, before, after, g.reason);
@@ -599,7 +599,7 @@ static fd_err rule_reopen(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (e == FD_OK)
         e = store_mig_set_state(st, mid, status, g.stage, -1, -1, NULL);
     if (e == FD_OK)
-        e = store_mig_bump(st, mid, NULL);
+        e = store_mig_bump(st, mid);
     flight_target_mig(target, sizeof target, mid);
     if (e == FD_OK)
         e = audit_append(st, ctx, mid, "landing.reopen", target, before, after, NULL);

@@ -151,7 +151,7 @@ static fd_err rule_arm(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     snprintf(target, sizeof target, "migrations/%s/rollback", job->mid);
     e = store_rollback_put(st, &row);
     if (e == FD_OK)
-        e = store_mig_bump(st, job->mid, NULL);
+        e = store_mig_bump(st, job->mid);
     if (e == FD_OK)
         e = audit_append(st, ctx, job->mid, "rollback.arm", target, before, after, NULL);
     if (e == FD_OK)
@@ -323,7 +323,7 @@ static fd_err rule_record_check(fd_store *st, fd_ctx *ctx, void *args, json_t **
         json_t *after = json_pack("{s:b,s:O,s:O}", "armed", armed, "reasons", reasons, "head_sha",
                                   json_object_get(a->decision, "head_sha"));
         snprintf(target, sizeof target, "migrations/%s/rollback", a->job->mid);
-        e = store_mig_bump(st, a->job->mid, NULL);
+        e = store_mig_bump(st, a->job->mid);
         if (e == FD_OK)
             e = audit_append(st, ctx, a->job->mid, armed ? "rollback.armed" : "rollback.disarmed",
                              target, before, after, NULL);

@@ -12,39 +12,42 @@
     " confirmed_by_sub, confirmed_by_name, confirmed_at, confirm_note,"                            \
     " switch_name, switch_position, verifies"
 
+/* Set a member whose name is a literal: its length is known and it is ASCII, so jansson's
+ * strlen and UTF-8 check of the key are skipped (step documents are built on every tick). */
+#define SET(obj, lit, value) json_object_setn_new_nocheck((obj), lit, sizeof(lit) - 1, (value))
+
 /* The Step document of flight.h from a row of STEP_COLS. */
 static json_t *step_doc(sqlite3_stmt *s)
 {
     json_t *d = json_object();
-    json_object_set_new(d, "id", store_col_int(s, 0));
-    json_object_set_new(d, "migration", store_col_str(s, 1));
-    json_object_set_new(d, "stage", store_col_str(s, 2));
-    json_object_set_new(d, "position", store_col_int(s, 3));
-    json_object_set_new(d, "title", store_col_str(s, 4));
-    json_object_set_new(d, "details", store_col_str(s, 5));
-    json_object_set_new(d, "owner_team", store_col_str(s, 6));
-    json_object_set_new(d, "command", store_col_str(s, 7));
-    json_object_set_new(d, "link", store_col_str(s, 8));
-    json_object_set_new(d, "expected_minutes", store_col_int(s, 9));
-    json_object_set_new(d, "critical", json_boolean(sqlite3_column_int(s, 10)));
-    json_object_set_new(d, "status", store_col_str(s, 11));
-    json_object_set_new(d, "by", store_col_person(s, 12, 13));
-    json_object_set_new(d, "at", store_col_time(s, 14));
-    json_object_set_new(d, "note", store_col_str(s, 15));
-    json_object_set_new(d, "version", store_col_int(s, 16));
+    SET(d, "id", store_col_int(s, 0));
+    SET(d, "migration", store_col_str(s, 1));
+    SET(d, "stage", store_col_str(s, 2));
+    SET(d, "position", store_col_int(s, 3));
+    SET(d, "title", store_col_str(s, 4));
+    SET(d, "details", store_col_str(s, 5));
+    SET(d, "owner_team", store_col_str(s, 6));
+    SET(d, "command", store_col_str(s, 7));
+    SET(d, "link", store_col_str(s, 8));
+    SET(d, "expected_minutes", store_col_int(s, 9));
+    SET(d, "critical", json_boolean(sqlite3_column_int(s, 10)));
+    SET(d, "status", store_col_str(s, 11));
+    SET(d, "by", store_col_person(s, 12, 13));
+    SET(d, "at", store_col_time(s, 14));
+    SET(d, "note", store_col_str(s, 15));
+    SET(d, "version", store_col_int(s, 16));
     /* a critical step names both people: the one who ticked it (by) and who confirmed it */
-    json_object_set_new(d, "confirmed_by", store_col_person(s, 17, 18));
-    json_object_set_new(d, "confirmed_at", store_col_time(s, 19));
-    json_object_set_new(d, "confirm_note", store_col_str(s, 20));
+    SET(d, "confirmed_by", store_col_person(s, 17, 18));
+    SET(d, "confirmed_at", store_col_time(s, 19));
+    SET(d, "confirm_note", store_col_str(s, 20));
     /* plans as code (0005): a switch step moves a switch when done; a verification step names
      * what it verifies, for the switch rules */
     if (sqlite3_column_type(s, 21) == SQLITE_NULL)
-        json_object_set_new(d, "switch", json_null());
+        SET(d, "switch", json_null());
     else
-        json_object_set_new(
-            d, "switch",
+        SET(d, "switch",
             json_pack("{s:o,s:o}", "name", store_col_str(s, 21), "position", store_col_str(s, 22)));
-    json_object_set_new(d, "verifies", store_col_str(s, 23));
+    SET(d, "verifies", store_col_str(s, 23));
     return d;
 }
 
@@ -192,25 +195,15 @@ fd_err store_mig_set_state(fd_store *st, const char *mid, const char *status,
     return store_exec_stmt(st, s, "migration state");
 }
 
-fd_err store_mig_bump(fd_store *st, const char *mid, int64_t *version)
+fd_err store_mig_bump(fd_store *st, const char *mid)
 {
+    /* no RETURNING: it costs an ephemeral table per statement, on every mutation's path */
     sqlite3_stmt *s = store_stmt(st, S_MIG_BUMP,
-                                 "UPDATE migrations SET version = version + 1 WHERE id = ?1"
-                                 " RETURNING version");
+                                 "UPDATE migrations SET version = version + 1 WHERE id = ?1");
     if (s == NULL)
         return FD_E_INTERNAL;
     store_bind_text(s, 1, mid);
-    int rc = sqlite3_step(s);
-    fd_err e = FD_OK;
-    if (rc == SQLITE_ROW) {
-        if (version != NULL)
-            *version = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
-    }
-    if (rc != SQLITE_DONE)
-        e = store_fail(st, "migration bump");
-    sqlite3_reset(s);
-    return e;
+    return store_exec_stmt(st, s, "migration bump");
 }
 
 /* ---- documents ---- */

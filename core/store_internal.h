@@ -86,9 +86,9 @@ fd_err store_mig_set_dashboards(fd_store *st, const char *mid, const json_t *das
 fd_err store_mig_set_state(fd_store *st, const char *mid, const char *status,
                            const char *current_stage, int64_t started_at, int64_t closed_at,
                            const char *abort_reason);
-/* version = version + 1; *version (may be NULL) gets the new value. Every change of a migration
+/* version = version + 1. Every change of a migration
  * or of anything in it calls this once, so the migration's ETag follows its whole document. */
-fd_err store_mig_bump(fd_store *st, const char *mid, int64_t *version);
+fd_err store_mig_bump(fd_store *st, const char *mid);
 /* store_stamp.c: the version of `mid`, and how many active stages have a running clock (the
  * start of one of them in *clock_start, -1 when none). FD_E_NOT_FOUND when no such migration. */
 fd_err store_mig_stamp(fd_store *st, const char *mid, int64_t *version, int64_t *clock_start,

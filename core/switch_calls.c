@@ -127,7 +127,7 @@ static fd_err rule_record(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     }
     /* the migration document shows the switches: its ETag must move */
     if (e == FD_OK)
-        e = store_mig_bump(st, mid, NULL);
+        e = store_mig_bump(st, mid);
 done:
     json_decref(c);
     json_decref(sw);

@@ -493,7 +493,7 @@ static fd_err rule_revert(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
                   .reason = reason};
     e = do_move(st, ctx, &m);
     if (e == FD_OK)
-        e = store_mig_bump(st, a->mid, NULL);
+        e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = store_switch_get(st, a->mid, a->name, &after);
     if (e == FD_OK)
