@@ -790,6 +790,19 @@ static double metric_accept_errors(void *arg)
     return (double)S.accept_errors;
 }
 
+/* Cache effectiveness: arg 0/1 = token cache hits/misses, 2/3 = rendered-document hits/misses.
+ * A hit rate that falls says the caches stopped paying for themselves (bench/README.md). */
+static double metric_cache(void *arg)
+{
+    uint64_t hits = 0, misses = 0;
+    intptr_t which = (intptr_t)arg;
+    if (which < 2)
+        auth_keys_cache_stats(S.settings.keys, &hits, &misses);
+    else
+        api_doc_cache_stats(&hits, &misses);
+    return (double)(which % 2 == 0 ? hits : misses);
+}
+
 static size_t metric_subscribers(void *hub)
 {
     return hub_subscribers(hub);
@@ -906,6 +919,16 @@ int http_serve(const fd_config *cfg, fd_store *st, const auth_keys *keys, http_r
     metrics_counter_fn("flightdeck_accept_errors_total",
                        "Connections not accepted for lack of file descriptors or memory.",
                        metric_accept_errors, NULL);
+    metrics_counter_fn("flightdeck_token_cache_hits_total",
+                       "Bearer tokens answered from the verified-token cache.", metric_cache,
+                       (void *)0);
+    metrics_counter_fn("flightdeck_token_cache_misses_total",
+                       "Bearer tokens verified in full (signature, claims).", metric_cache,
+                       (void *)1);
+    metrics_counter_fn("flightdeck_doc_cache_hits_total",
+                       "GETs answered from a rendered document.", metric_cache, (void *)2);
+    metrics_counter_fn("flightdeck_doc_cache_misses_total",
+                       "GETs that built and rendered their document.", metric_cache, (void *)3);
 
     if (open_listener(cfg, url, sizeof url) != 0)
         goto done;

@@ -281,6 +281,36 @@ static void test_small_batches_still_keep_everything(void **state)
     drill(env);
 }
 
+/* The token and document caches say on /metrics how often they answer: the same GET twice with
+ * the same token is one miss then one hit of each (the first request also verifies the token). */
+static void test_cache_counters_are_on_metrics(void **state)
+{
+    (void)state;
+    h_server s;
+    assert_int_equal(h_server_init(&s), 0);
+    if (h_start(&s, NULL, NULL) != 0) {
+        h_dump_logs(&s);
+        fail_msg("the server did not start");
+    }
+    start_flight(&s);
+    double th0 = metric(&s, "flightdeck_token_cache_hits_total");
+    double dh0 = metric(&s, "flightdeck_doc_cache_hits_total");
+    double dm0 = metric(&s, "flightdeck_doc_cache_misses_total");
+    assert_true(th0 >= 0 && dh0 >= 0 && dm0 >= 0);
+    for (int i = 0; i < 2; i++) {
+        h_resp r;
+        h_req(&s, "GET", "/api/migrations/" MID, g_lead, NULL, 0, NULL, &r);
+        H_EXPECT(&r, 200);
+        h_resp_free(&r);
+    }
+    assert_true(metric(&s, "flightdeck_token_cache_hits_total") >= th0 + 2);
+    assert_true(metric(&s, "flightdeck_doc_cache_misses_total") >= dm0 + 1);
+    assert_true(metric(&s, "flightdeck_doc_cache_hits_total") >= dh0 + 1);
+    assert_true(metric(&s, "flightdeck_token_cache_misses_total") >= 1);
+    assert_int_equal(h_stop(&s, SIGTERM, 10000), 0);
+    h_destroy(&s);
+}
+
 static void test_bad_settings_refuse_to_start(void **state)
 {
     (void)state;
@@ -326,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers_group_commit),
         cmocka_unit_test(test_concurrent_writers_one_commit_each),
         cmocka_unit_test(test_small_batches_still_keep_everything),
+        cmocka_unit_test(test_cache_counters_are_on_metrics),
         cmocka_unit_test(test_bad_settings_refuse_to_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
