@@ -32,6 +32,23 @@ static fd_err wexec(fd_store *st, enum store_stmt_id id, const char *sql, const 
     return e;
 }
 
+/* Step a statement of the read connection's own (BEGIN, COMMIT), prepared on first use: they
+ * run once per loop iteration that reads, and sqlite3_exec would parse them again each time.
+ * SQLITE_OK or SQLite's error. */
+static int rexec(fd_store *st, enum store_stmt_id id, const char *sql)
+{
+    sqlite3_stmt *s = st->rstmts[id];
+    if (s == NULL) {
+        int rc = sqlite3_prepare_v3(st->rdb, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+        if (rc != SQLITE_OK)
+            return rc;
+        st->rstmts[id] = s;
+    }
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* End the read snapshot, so the next plain read sees everything committed so far. */
 static void read_snapshot_end(fd_store *st)
 {
@@ -39,7 +56,8 @@ static void read_snapshot_end(fd_store *st)
         return;
     /* COMMIT succeeds beside a statement still stepping (it keeps reading its own snapshot until
      * it is reset): whoever is iterating is not cut short */
-    sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL);
+    if (rexec(st, S_SNAP_END, "COMMIT") != SQLITE_OK && !sqlite3_get_autocommit(st->rdb))
+        sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL); /* never keep an old snapshot */
     st->batch.read_tx = 0;
 }
 
@@ -165,8 +183,9 @@ int store_batch_reads_committed(fd_store *st)
          * by a commit landing between them, and the WAL is not pinned for longer (a snapshot
          * held across commits keeps checkpoints from finishing and the WAL file growing). If
          * BEGIN fails, each statement is its own snapshot, which still shows committed data. */
-        if (sqlite3_exec(st->rdb, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        if (rexec(st, S_SNAP_BEGIN, "BEGIN") == SQLITE_OK) {
             b->read_tx = 1;
+            b->snapshot++; /* what was memoised in the last one (store_stamp.c) no longer holds */
             if (b->hooks.opened != NULL)
                 b->hooks.opened(b->hooks.arg);
         }

@@ -156,6 +156,9 @@ enum store_stmt_id {
     S_SW_VERIFIED,
     /* store_stamp.c */
     S_MIG_STAMP,
+    /* store_batch.c: the read snapshot's BEGIN and COMMIT, on rdb only */
+    S_SNAP_BEGIN,
+    S_SNAP_END,
     S__COUNT
 };
 
@@ -175,6 +178,16 @@ enum store_batch_state {
     STORE_BATCH_COMMITTING, /* the committing thread has the write connection */
 };
 
+/* A migration's stamp (store_stamp.c) as read in one read snapshot, which cannot change it. */
+#define STORE_STAMP_MEMO 16
+typedef struct store_stamp_memo {
+    uint64_t snapshot; /* the snapshot it was read in (store_batch.snapshot); 0 = free */
+    char mid[FD_SLUG_MAX + 1];
+    int64_t version;
+    int64_t clock_start;
+    int clocks;
+} store_stamp_memo;
+
 typedef struct store_batch {
     int on;                       /* batch mode: units are savepoints, reads use rdb */
     enum store_batch_state state; /* loop only */
@@ -185,6 +198,9 @@ typedef struct store_batch {
     uint64_t touched;             /* the batch the activity at hand writes or reads in */
     size_t unit_queue;            /* events queued before the unit at hand began */
     int read_tx;                  /* a read snapshot is open on rdb */
+    uint64_t snapshot;            /* read snapshots opened so far: names the open one */
+    store_stamp_memo stamps[STORE_STAMP_MEMO]; /* stamps read in the open snapshot */
+    unsigned stamp_next;                       /* the memo slot to fill next (round robin) */
     store_batch_hooks hooks;
     /* written by the committing thread, read by the loop once the batch is handed back */
     int commit_ok;

@@ -78,9 +78,14 @@ const http_settings *http_current(void)
 
 /* ---- per-request notes ------------------------------------------------------------------- */
 
+#define ENV_NOTES 3 /* request id, route, subject */
+
 static void env_set(h2o_req_t *req, const char *name, const char *value)
 {
-    h2o_vector_reserve(&req->pool, &req->env, req->env.size + 2);
+    /* room for every note at the first one: growing the vector note by note costs a pool
+     * allocation and a copy each time */
+    size_t want = req->env.size + 2;
+    h2o_vector_reserve(&req->pool, &req->env, want < 2 * ENV_NOTES ? 2 * ENV_NOTES : want);
     req->env.entries[req->env.size++] = h2o_iovec_init(name, strlen(name));
     req->env.entries[req->env.size++] = h2o_iovec_init(value, strlen(value));
 }
@@ -568,10 +573,11 @@ static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
     gettimeofday(&now, NULL);
     double ms = (double)(now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000.0 +
                 (double)(now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000.0;
-    log_access(req->input.method.base, req->input.method.len, env_get(req, ENV_ROUTE),
-               req->res.status, ms, env_get(req, ENV_RID), env_get(req, ENV_SUB));
-    metrics_observe_request(req->input.method.base, req->input.method.len, env_get(req, ENV_ROUTE),
-                            req->res.status, ms / 1000.0);
+    const char *route = env_get(req, ENV_ROUTE);
+    log_access(req->input.method.base, req->input.method.len, route, req->res.status, ms,
+               env_get(req, ENV_RID), env_get(req, ENV_SUB));
+    metrics_observe_request(req->input.method.base, req->input.method.len, route, req->res.status,
+                            ms / 1000.0);
 }
 
 /* ---- connections ------------------------------------------------------------------------- */
