@@ -16,8 +16,16 @@ typedef struct member {
     json_t *value;
 } member;
 
-static int put(fd_buf *b, const void *s, size_t n)
+/* Append n bytes. A document is a few hundred tokens, so the common case (room left) is a bare
+ * memcpy here; only growing goes through fd_buf. Keeps data[len] == '\0' as fd_buf does. */
+static inline int put(fd_buf *b, const void *s, size_t n)
 {
+    if (b->data != NULL && b->cap - b->len > n) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
     return fd_buf_append(b, s, n);
 }
 
@@ -56,26 +64,36 @@ static size_t escape(unsigned char c, char out[6])
     }
 }
 
+/* What a byte asks of the string writer: 0 nothing, ESC an escape, MB the start (or a stray
+ * part) of a multi-byte sequence, which is checked. The scan is then one load and one test per
+ * byte, which matters because most of a document is strings. */
+#define ESC 1
+#define MB 2
+static const unsigned char byte_class[256] = {
+    [0x00 ... 0x1f] = ESC, ['"'] = ESC, ['\\'] = ESC, [0x80 ... 0xff] = MB,
+};
+
 /* A JSON string: runs that need nothing are copied whole; multi-byte sequences are checked
  * (jansson refuses to write text that is not UTF-8, and so do we). */
 static int put_string(fd_buf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    if (fd_buf_reserve(b, n + 2) != 0)
+    if ((b->data == NULL || b->cap - b->len <= n + 2) && fd_buf_reserve(b, n + 2) != 0)
         return -1;
     b->data[b->len++] = '"';
     while (p < end) {
         const unsigned char *run = p;
         while (p < end) {
-            if (*p >= 0x80) {
-                size_t k = check_utf8_seq(p, (size_t)(end - p));
-                if (k == 0)
-                    return -1;
-                p += k;
-            } else if (*p < 0x20 || *p == '"' || *p == '\\') {
-                break;
-            } else {
+            unsigned char k = byte_class[*p];
+            if (k == 0) {
                 p++;
+            } else if (k == MB) {
+                size_t len = check_utf8_seq(p, (size_t)(end - p));
+                if (len == 0)
+                    return -1;
+                p += len;
+            } else {
+                break;
             }
         }
         if (p > run && put(b, run, (size_t)(p - run)) != 0)
