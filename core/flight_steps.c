@@ -384,12 +384,17 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     const char *status = actions[act].target;
     if (act == FD_STEP_TICK && json_is_true(json_object_get(old, "critical")))
         status = "awaiting_confirmation";
-    e = store_step_set_status(st, a->sid, status, ctx->actor->sub, ctx->actor->name,
-                              store_now_ms(st), text);
+    int64_t now = store_now_ms(st);
+    e = store_step_set_status(st, a->sid, status, ctx->actor->sub, ctx->actor->name, now, text);
     if (e == FD_OK)
         e = store_mig_bump(st, a->mid);
-    if (e == FD_OK)
-        e = store_step_doc(st, a->mid, a->sid, out);
+    /* the step as it is now, without reading it back (this is the path of every tick) */
+    if (e == FD_OK) {
+        *out = store_step_doc_after_status(old, status, ctx->actor->sub, ctx->actor->name, now,
+                                           text);
+        if (*out == NULL)
+            e = FD_E_INTERNAL;
+    }
     target_step(target, sizeof target, a->sid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, actions[act].audit, target, old, *out, text);

@@ -229,7 +229,8 @@ CREATE TABLE "steps" (
     expected_minutes INTEGER,
     critical INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'awaiting_confirmation', 'done', 'skipped', 'failed')),
+        CHECK (status = 'pending' OR status = 'awaiting_confirmation' OR status = 'done'
+               OR status = 'skipped' OR status = 'failed'),
     by_sub TEXT,
     by_name TEXT,
     at INTEGER,
@@ -239,7 +240,10 @@ CREATE TABLE "steps" (
     confirmed_by_name TEXT,
     confirmed_at INTEGER,
     confirm_note TEXT,
-    overdue_at INTEGER, switch_name TEXT, switch_position TEXT, verifies TEXT,
+    overdue_at INTEGER,
+    switch_name TEXT,
+    switch_position TEXT,
+    verifies TEXT,
     FOREIGN KEY (migration, stage) REFERENCES stages (migration, key)
 );
 CREATE INDEX steps_stage ON steps (migration, stage, position);
