@@ -229,6 +229,30 @@ static int etag_matches(h2o_req_t *req, const char *etag)
     return strcmp(s, "*") == 0 || strstr(s, etag) != NULL;
 }
 
+#define ETAG_MAX 24 /* '"', a sign, 19 digits, '"', NUL */
+
+/* The ETag of `version` into buf, NUL-terminated: "\"%lld\"" as snprintf would write it, by
+ * hand because snprintf was most of the cost of a cached document's headers. Returns the
+ * length. */
+static size_t etag_format(char buf[ETAG_MAX], int64_t version)
+{
+    char digits[20];
+    size_t n = 0, len = 0;
+    uint64_t v = version < 0 ? 0 - (uint64_t)version : (uint64_t)version;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    buf[len++] = '"';
+    if (version < 0)
+        buf[len++] = '-';
+    while (n > 0)
+        buf[len++] = digits[--n];
+    buf[len++] = '"';
+    buf[len] = '\0';
+    return len;
+}
+
 /* The headers of every JSON document (Idempotent-Replayed, ETag). Returns 1 when the answer is
  * 304 Not Modified, sent here: a 200 to a GET/HEAD whose If-None-Match names the ETag. */
 static int json_headers_or_304(api_call *c, int status, int64_t etag_version)
@@ -237,9 +261,9 @@ static int json_headers_or_304(api_call *c, int status, int64_t etag_version)
     if (c->ctx.replayed)
         add_header_str(req, "idempotent-replayed", "true");
     if (etag_version >= 0) {
-        char etag[32];
-        snprintf(etag, sizeof etag, "\"%lld\"", (long long)etag_version);
-        add_header(req, H2O_TOKEN_ETAG, pool_strdup(req, etag));
+        char *etag = h2o_mem_alloc_pool(&req->pool, ETAG_MAX); /* the header keeps it */
+        size_t len = etag_format(etag, etag_version);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, etag, len);
         if (status == 200 && is_safe_method(req) && etag_matches(req, etag)) {
             send_body(req, 304, NULL, NULL, 0);
             return 1;
@@ -269,8 +293,8 @@ void api_reply_json_text(api_call *c, int status, h2o_iovec_t text, int64_t etag
 
 int api_reply_not_modified(api_call *c, int64_t etag_version)
 {
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"", (long long)etag_version);
+    char etag[ETAG_MAX];
+    etag_format(etag, etag_version);
     if (etag_version < 0 || !is_safe_method(c->req) || !etag_matches(c->req, etag))
         return 0;
     return json_headers_or_304(c, 200, etag_version);

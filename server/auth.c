@@ -366,6 +366,11 @@ int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, 
         set_err(why, whylen, "the token is empty or too long");
         return -1;
     }
+    /* a token verified lately: same bytes, still within its exp and nbf (auth_cache.h). Asked
+     * before the character check below: only tokens that passed it are ever cached, and a hit
+     * is the same bytes, so checking them again would only repeat an answer already known. */
+    if (auth_cache_get(k->cache, token, len, now, actor, exp) == 1)
+        return 0;
     for (size_t i = 0; i < len; i++) {
         char ch = token[i];
         if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
@@ -374,9 +379,7 @@ int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, 
             return -1;
         }
     }
-    /* a token verified lately: same bytes, still within its exp and nbf (auth_cache.h) */
-    if (auth_cache_get(k->cache, token, len, now, actor, exp) == 1)
-        return 0;
+    auth_cache_miss(k->cache, len);
     copy = malloc(len + 1);
     if (copy == NULL) {
         set_err(why, whylen, "out of memory");

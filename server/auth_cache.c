@@ -2,7 +2,8 @@
  * auth_cache.c - verified tokens remembered for a minute (see auth_cache.h).
  *
  * A small set-associative table: the token's hash picks a set of AUTH_CACHE_WAYS entries, and
- * the full token bytes decide a match. The hash need not resist collisions: a collision costs
+ * the full token bytes decide a match (the hash and the length are compared first, so a
+ * mismatch costs no byte compare). The hash need not resist collisions: a collision costs
  * an eviction, never a wrong answer, and only tokens that verified are ever stored.
  */
 #include "server/auth_cache.h"
@@ -33,15 +34,36 @@ struct auth_cache {
     entry slots[AUTH_CACHE_SLOTS];
 };
 
-/* FNV-1a, 64 bits: spreads tokens that share their header over the sets. */
+/* Bytes of a token's end that pick its set (see token_hash). */
+#define HASH_TAIL 32
+
+/*
+ * The set index of a token: its length and its last HASH_TAIL bytes, read eight at a time. A
+ * token ends with its signature, a MAC (or a signature) over everything before it, so two
+ * tokens that both verified and differ anywhere differ there too; a token that shares its end
+ * with a cached one (a forged head, say) only lands in the same set, where the full compare
+ * tells it apart. Hashing all ~300 bytes of a token cost more than the rest of a hit.
+ * Each word goes in with a multiply, whose carries run upwards only; the final folds bring the
+ * top bits, which depend on every bit read, down to the low bits that pick the set.
+ */
 static uint64_t token_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
+    const uint64_t k = 0x9e3779b97f4a7c15ULL; /* odd, bits well spread (2^64 / golden ratio) */
+    uint64_t h = len * k;
+    size_t i = len > HASH_TAIL ? len - HASH_TAIL : 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8); /* any alignment; byte order does not matter to a hash */
+        h = (h ^ w) * k;
     }
-    return h;
+    if (i < len) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, len - i);
+        h = (h ^ w) * k;
+    }
+    h ^= h >> 32;
+    h *= k;
+    return h ^ (h >> 29);
 }
 
 static void entry_clear(entry *e)
@@ -112,10 +134,17 @@ int auth_cache_get(auth_cache *c, const char *token, size_t len, int64_t now, fd
     }
     if (hit)
         c->hits++;
-    else
-        c->misses++;
     pthread_mutex_unlock(&c->lock);
     return hit;
+}
+
+void auth_cache_miss(auth_cache *c, size_t len)
+{
+    if (c == NULL || len == 0 || len > AUTH_CACHE_TOKEN_MAX)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->misses++;
+    pthread_mutex_unlock(&c->lock);
 }
 
 void auth_cache_put(auth_cache *c, const char *token, size_t len, int64_t now,

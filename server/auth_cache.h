@@ -42,10 +42,16 @@ void auth_cache_free(auth_cache *c);
 
 /*
  * Look `token` (len bytes) up at time `now` (seconds). On a hit (see the rules above) fills
- * *actor and *exp (exp may be NULL) and returns 1; otherwise returns 0 and counts a miss.
+ * *actor and *exp (exp may be NULL), counts a hit and returns 1; otherwise returns 0 and counts
+ * nothing: the caller counts the miss (auth_cache_miss) once it knows the token goes on to a
+ * full verification, so a malformed token refused at once is not a miss.
  */
 int auth_cache_get(auth_cache *c, const char *token, size_t len, int64_t now, fd_actor *actor,
                    int64_t *exp);
+
+/* Count a lookup of a `len`-byte token that auth_cache_get did not serve (tokens the cache
+ * would never hold, over AUTH_CACHE_TOKEN_MAX bytes, are not counted). NULL is fine. */
+void auth_cache_miss(auth_cache *c, size_t len);
 
 /*
  * Remember that `token` verified at `now` into `actor`, with claims exp (seconds, as in the

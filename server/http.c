@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,11 @@ static void env_set(h2o_req_t *req, const char *name, const char *value)
 
 static const char *env_get(h2o_req_t *req, const char *name)
 {
+    /* the names are this file's ENV_* strings, stored as given: the same pointer is the same
+     * note, without comparing bytes; the byte compare below still decides for any other */
+    for (size_t i = 0; i + 1 < req->env.size; i += 2)
+        if (req->env.entries[i].base == name)
+            return req->env.entries[i + 1].base;
     size_t len = strlen(name);
     for (size_t i = 0; i + 1 < req->env.size; i += 2)
         if (h2o_memis(req->env.entries[i].base, req->env.entries[i].len, name, len))
@@ -124,11 +130,43 @@ static const char *request_id(h2o_req_t *req)
     return rid;
 }
 
+/* Names of the headers added to every response (not h2o tokens, so h2o has no static copy). */
+static h2o_iovec_t hdr_request_id = {H2O_STRLIT("x-request-id")};
+static h2o_iovec_t hdr_nosniff = {H2O_STRLIT("x-content-type-options")};
+static h2o_iovec_t hdr_server = {H2O_STRLIT("server")};
+
+/*
+ * Append a response header whose name, spelling on the wire (orig_name, same length) and value
+ * live as long as the request: what h2o_add_header_by_str does, without the pool copies of
+ * name and spelling it makes for every call.
+ */
+static void add_static_header(h2o_req_t *req, h2o_iovec_t *name, const char *orig_name,
+                              const char *value, size_t len)
+{
+    /* room for the usual five or so at once (h2o grows 4 -> 8 by copying otherwise) */
+    size_t want = req->res.headers.size + 1;
+    h2o_vector_reserve(&req->pool, &req->res.headers, want < 8 ? 8 : want);
+    h2o_header_t *slot = req->res.headers.entries + req->res.headers.size++;
+    slot->name = name;
+    slot->orig_name = orig_name;
+    slot->value = h2o_iovec_init(value, len);
+}
+
+/* The same, as the first response header. */
+static void prepend_static_header(h2o_req_t *req, h2o_iovec_t *name, const char *orig_name,
+                                  const char *value, size_t len)
+{
+    add_static_header(req, name, orig_name, value, len);
+    h2o_header_t *e = req->res.headers.entries;
+    h2o_header_t added = e[req->res.headers.size - 1];
+    memmove(e + 1, e, (req->res.headers.size - 1) * sizeof *e);
+    e[0] = added;
+}
+
 static void add_response_headers(h2o_req_t *req, const char *rid)
 {
     if (h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) == -1)
-        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0,
-                              "X-Request-Id", rid, strlen(rid));
+        add_static_header(req, &hdr_request_id, "X-Request-Id", rid, strlen(rid));
 }
 
 /* ---- small problem answers the api/ helpers do not cover (405, 413 from h2o) ------------ */
@@ -466,7 +504,9 @@ int http_handle(h2o_req_t *req)
 
     const api_route *route = m.route;
     api_call *c = h2o_mem_alloc_pool(&req->pool, sizeof *c);
-    memset(c, 0, sizeof *c);
+    /* all but ctx, most of the struct, which fd_ctx_init below clears itself before any use */
+    _Static_assert(offsetof(api_call, ctx) + sizeof c->ctx == sizeof *c, "ctx comes last");
+    memset(c, 0, offsetof(api_call, ctx));
     env_set(req, ENV_ROUTE, route->pattern);
     c->req = req;
     c->st = S.st;
@@ -543,9 +583,11 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 {
     (void)self;
     const char *rid = request_id(req);
+    /* "Server: flightdeck" first, where h2o would print it from server_name (left empty in
+     * configure: h2o formats that line with sprintf on every response) */
+    prepend_static_header(req, &hdr_server, "Server", H2O_STRLIT("flightdeck"));
     add_response_headers(req, rid);
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
-                          "X-Content-Type-Options", H2O_STRLIT("nosniff"));
+    add_static_header(req, &hdr_nosniff, "X-Content-Type-Options", H2O_STRLIT("nosniff"));
 
     /* h2o answers an oversized body itself (text/plain, before any handler); say it in JSON. */
     if (req->res.status == 413 && env_get(req, ENV_ROUTE) == NULL) {
@@ -828,7 +870,8 @@ static int configure(const fd_config *cfg)
      * time. */
     S.conf.http1.req_timeout = (uint64_t)cfg->request_timeout_ms;
     S.conf.http1.upgrade_to_http2 = 0; /* no TLS, so browsers never speak HTTP/2 here anyway */
-    S.conf.server_name = h2o_iovec_init(H2O_STRLIT("flightdeck"));
+    /* no server_name: on_setup_ostream adds "Server: flightdeck" itself, in the same place */
+    S.conf.server_name = h2o_iovec_init(H2O_STRLIT(""));
     host = h2o_config_register_host(&S.conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 
     path = h2o_config_register_path(host, "/", 0);

@@ -3,7 +3,6 @@
  */
 #include "server/log.h"
 
-#include <inttypes.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,7 +40,22 @@ void log_request_id_new(char out[LOG_RID_MAX])
         }
         snprintf(boot_id, sizeof boot_id, "%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3]);
     }
-    snprintf(out, LOG_RID_MAX, "%s-%" PRIx64, boot_id, ++counter);
+    /* "<boot id>-<counter in lowercase hex, no leading zeros>", as "%s-%" PRIx64 would print
+     * it; written by hand because snprintf cost more than the rest of the request id */
+    static const char hex[] = "0123456789abcdef";
+    char digits[16];
+    size_t n = 0;
+    uint64_t v = ++counter;
+    do {
+        digits[n++] = hex[v & 15];
+        v >>= 4;
+    } while (v != 0);
+    size_t blen = sizeof boot_id - 1; /* always 8 hex digits */
+    memcpy(out, boot_id, blen);
+    out[blen] = '-';
+    for (size_t i = 0; i < n; i++)
+        out[blen + 1 + i] = digits[n - 1 - i];
+    out[blen + 1 + n] = '\0';
 }
 
 void log_set_access(int on)

@@ -58,6 +58,7 @@ static struct {
     series *slots[SLOTS];
     series *head, **tail;
     size_t nseries;
+    series *last; /* the series found last: requests in a row mostly share route and method */
     registered regs[METRICS_MAX_REGISTERED];
     int nregs;
     fd_store *st;
@@ -205,7 +206,8 @@ static uint64_t hash_of(const char *route, const char *method)
     return h;
 }
 
-static series *find_series(const char *route, const char *method)
+/* The series of (route, method), made on first sight; NULL past MAX_SERIES or out of memory. */
+static series *find_or_add_series(const char *route, const char *method)
 {
     uint64_t h = hash_of(route, method);
     series **slot = &M.slots[h % SLOTS];
@@ -226,6 +228,18 @@ static series *find_series(const char *route, const char *method)
     *M.tail = s;
     M.tail = &s->next;
     M.nseries++;
+    return s;
+}
+
+static series *find_series(const char *route, const char *method)
+{
+    /* the same as last time? (a method is a pointer into methods[]; the route is compared in
+     * full, as it may come from any buffer) - cheaper than hashing the route */
+    if (M.last != NULL && M.last->method == method && strcmp(M.last->route, route) == 0)
+        return M.last;
+    series *s = find_or_add_series(route, method);
+    if (s != NULL)
+        M.last = s;
     return s;
 }
 

@@ -228,6 +228,20 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* prefix then s into out (outlen > 0), cut to fit and NUL-terminated, as snprintf("%s%s")
+ * would; by hand because snprintf was most of the limiter's cost per request. */
+static void join_key(char *out, size_t outlen, const char *prefix, const char *s)
+{
+    size_t plen = strlen(prefix), slen = strlen(s);
+    if (plen > outlen - 1)
+        plen = outlen - 1;
+    if (slen > outlen - 1 - plen)
+        slen = outlen - 1 - plen;
+    memcpy(out, prefix, plen);
+    memcpy(out + plen, s, slen);
+    out[plen + slen] = '\0';
+}
+
 /* "ip:<address>" of the peer, or "ip:unknown" when the connection cannot say. */
 static void peer_key(h2o_req_t *req, char *out, size_t outlen)
 {
@@ -243,7 +257,7 @@ static void peer_key(h2o_req_t *req, char *out, size_t outlen)
         else if (ss.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
     }
-    snprintf(out, outlen, "ip:%s", addr);
+    join_key(out, outlen, "ip:", addr);
 }
 
 int ratelimit_request(h2o_req_t *req, const char *sub)
@@ -253,7 +267,7 @@ int ratelimit_request(h2o_req_t *req, const char *sub)
     if (limiter == NULL)
         return 0;
     if (sub != NULL && *sub != '\0')
-        snprintf(key, sizeof key, "sub:%s", sub);
+        join_key(key, sizeof key, "sub:", sub);
     else
         peer_key(req, key, sizeof key);
     int64_t wait_ms = rl_table_take(limiter, key, mono_ms());

@@ -558,6 +558,50 @@ static void test_bad_headers_and_queries(void **state)
     free(tick);
 }
 
+/* Every kind of answer (a handler's, a static file, h2o's own 413) starts its head the same
+ * way: "Server: flightdeck" once, right after Content-Length, where h2o prints its server name
+ * (the server adds it itself, in that place), and X-Request-Id and nosniff once each. */
+static void test_response_head_layout(void **state)
+{
+    (void)state;
+    char *with_token = h_fmt("GET /api/me HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                             "Connection: close\r\n\r\n",
+                             g_eng);
+    const char *raw[] = {
+        with_token,
+        "GET /api/no-such-thing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        "GET /api/me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        "GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        "POST /api/teams HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n"
+        "Connection: close\r\n\r\n",
+        NULL,
+    };
+    const int want[] = {200, 404, 401, 200, 413};
+    static char buf[65536];
+    for (int i = 0; raw[i]; i++) {
+        int st = h_raw(&g_srv, raw[i], buf, sizeof buf);
+        if (st != want[i])
+            fail_msg("%.40s: status %d, want %d\n%.400s", raw[i], st, want[i], buf);
+        char *end = strstr(buf, "\r\n\r\n");
+        assert_non_null(end);
+        end[2] = '\0'; /* the head only, each line ending in CRLF */
+        char *cl = strstr(buf, "\r\nContent-Length: ");
+        if (cl == NULL)
+            fail_msg("%.40s: no Content-Length\n%s", raw[i], buf);
+        char *next = strstr(cl + 2, "\r\n");
+        if (strncmp(next, "\r\nServer: flightdeck\r\n", 22) != 0)
+            fail_msg("%.40s: Server is not right after Content-Length\n%s", raw[i], buf);
+        const char *once[] = {
+            "\r\nServer:", "\r\nX-Request-Id:", "\r\nX-Content-Type-Options: nosniff\r\n", NULL};
+        for (int j = 0; once[j]; j++) {
+            char *first = strstr(buf, once[j]);
+            if (first == NULL || strstr(first + 2, once[j]) != NULL)
+                fail_msg("%.40s: '%s' not exactly once\n%s", raw[i], once[j] + 2, buf);
+        }
+    }
+    free(with_token);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_unknown_ids_404),
         cmocka_unit_test(test_path_tricks_404),
         cmocka_unit_test(test_bad_headers_and_queries),
+        cmocka_unit_test(test_response_head_layout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

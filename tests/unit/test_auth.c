@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "server/auth.h"
+#include "server/auth_cache.h" /* AUTH_CACHE_SLOTS */
 #include "server/config.h"
 
 #define NOW 1800000000LL
@@ -585,6 +586,43 @@ static void refused_token_is_never_cached(void **state)
     auth_keys_free(k);
 }
 
+/* The character check still refuses a token that is not a compact JWT, though the cache is
+ * asked first: a cached token with one byte made illegal (or one illegal byte more) is refused
+ * with the same sentence as ever, and such tokens are not counted as cache misses. */
+static void malformed_token_is_refused_whatever_the_cache_holds(void **state)
+{
+    (void)state;
+    auth_keys *k = hs_keys(NULL, NULL);
+    char *tok = sign_hs(GOOD_CLAIMS);
+    size_t len = strlen(tok);
+    fd_actor a;
+    char why[256];
+    uint64_t hits, misses;
+    assert_int_equal(verify(k, tok, &a, why, sizeof why), 0); /* verified and cached */
+    assert_int_equal(verify(k, tok, &a, why, sizeof why), 0); /* a hit */
+
+    char *bad = malloc(len + 2);
+    const size_t at[] = {0, len / 2, len - 1};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        memcpy(bad, tok, len + 1);
+        bad[at[i]] = '!';
+        why[0] = '\0';
+        assert_int_equal(verify(k, bad, &a, why, sizeof why), -1);
+        assert_string_equal(why, "the token is not a compact JWT (header.payload.signature)");
+    }
+    memcpy(bad, tok, len);
+    bad[len] = ' ';
+    bad[len + 1] = '\0';
+    assert_int_equal(verify(k, bad, &a, why, sizeof why), -1);
+    assert_string_equal(why, "the token is not a compact JWT (header.payload.signature)");
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits, 1);
+    assert_int_equal(misses, 1); /* the first, full verification only */
+    free(bad);
+    free(tok);
+    auth_keys_free(k);
+}
+
 /* Each verifier has its own cache: a token good for one key set is not good for another. */
 static void cache_belongs_to_its_keys(void **state)
 {
@@ -635,6 +673,43 @@ static void cache_is_bounded_and_short_lived(void **state)
     auth_keys_free(k);
 }
 
+/* The cache spreads tokens over its sets: a quarter as many distinct tokens as it has entries,
+ * each verified once and then all asked again, are nearly all still there (spread at random, a
+ * set gets more than its AUTH_CACHE_WAYS about once in 250; a hash that put them in a few sets
+ * would keep a handful). Tokens of one issuer share their first bytes, and these differ only
+ * in a counter inside the payload. */
+static void cache_spreads_tokens_over_its_sets(void **state)
+{
+    (void)state;
+    enum { N = AUTH_CACHE_SLOTS / 4 };
+    auth_keys *k = hs_keys(NULL, NULL);
+    char **toks = calloc(N, sizeof *toks);
+    fd_actor a;
+    char why[256];
+    uint64_t hits, misses;
+    for (int i = 0; i < N; i++) {
+        char claims[128];
+        snprintf(claims, sizeof claims,
+                 "{\"sub\":\"user-%d\",\"role\":\"viewer\",\"exp\":1800003600}", i);
+        toks[i] = sign_hs(claims);
+        assert_int_equal(verify(k, toks[i], &a, why, sizeof why), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(verify(k, toks[i], &a, why, sizeof why), 0);
+        char want[32];
+        snprintf(want, sizeof want, "user-%d", i);
+        assert_string_equal(a.sub, want);
+    }
+    cache_counts(k, &hits, &misses);
+    assert_int_equal(hits + misses, 2 * N);
+    if (hits < N * 9 / 10)
+        fail_msg("only %llu of %d tokens still cached", (unsigned long long)hits, N);
+    for (int i = 0; i < N; i++)
+        free(toks[i]);
+    free(toks);
+    auth_keys_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,8 +735,10 @@ int main(void)
         cmocka_unit_test(cached_token_reports_its_exp),
         cmocka_unit_test(tampered_token_is_not_served_from_the_cache),
         cmocka_unit_test(refused_token_is_never_cached),
+        cmocka_unit_test(malformed_token_is_refused_whatever_the_cache_holds),
         cmocka_unit_test(cache_belongs_to_its_keys),
         cmocka_unit_test(cache_is_bounded_and_short_lived),
+        cmocka_unit_test(cache_spreads_tokens_over_its_sets),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }

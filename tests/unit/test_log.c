@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,12 +116,36 @@ static void test_switched_off_writes_nothing(void **state)
     log_set_access(1);
 }
 
+/* New request ids are "<8 hex digits>-<counter in hex>": the boot part never changes, the
+ * counter goes up by one each time, lowercase and without leading zeros, exactly as
+ * "%s-%" PRIx64 would print it (through the 1 -> 2 -> 3 digit carries). */
+static void test_request_ids_count_in_hex(void **state)
+{
+    (void)state;
+    char first[LOG_RID_MAX];
+    log_request_id_new(first);
+    assert_int_equal(strlen(first) > 9, 1);
+    assert_int_equal(first[8], '-');
+    for (int i = 0; i < 8; i++)
+        assert_non_null(strchr("0123456789abcdef", first[i]));
+    uint64_t n = strtoull(first + 9, NULL, 16);
+    for (int i = 0; i < 5000; i++) {
+        char id[LOG_RID_MAX], want[LOG_RID_MAX];
+        log_request_id_new(id);
+        n++;
+        snprintf(want, sizeof want, "%.8s-%" PRIx64, first, n);
+        assert_string_equal(id, want);
+        assert_true(log_request_id_valid(id, strlen(id)));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_has_every_field),
         cmocka_unit_test(test_hostile_values_are_escaped_and_absent_ones_null),
         cmocka_unit_test(test_switched_off_writes_nothing),
+        cmocka_unit_test(test_request_ids_count_in_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,34 @@ static void test_label_values_are_escaped(void **state)
     free(t);
 }
 
+/* A route given in a buffer that is then rewritten (same pointer, other bytes) is another
+ * series: the "same as last time" shortcut compares the route's bytes, not its address. */
+static void test_same_buffer_new_route_is_a_new_series(void **state)
+{
+    (void)state;
+    char route[32];
+    snprintf(route, sizeof route, "/api/a");
+    metrics_observe_request("GET", 3, route, 200, 0.001);
+    metrics_observe_request("GET", 3, route, 200, 0.001);
+    snprintf(route, sizeof route, "/api/b");
+    metrics_observe_request("GET", 3, route, 200, 0.001);
+    metrics_observe_request("HEAD", 4, route, 200, 0.001); /* same route, other method */
+    snprintf(route, sizeof route, "/api/a");
+    metrics_observe_request("GET", 3, route, 404, 0.001); /* back to the first series */
+    char *t = render();
+    const char *total = "flightdeck_http_requests_total";
+    char line[160];
+    snprintf(line, sizeof line, "%s{route=\"/api/a\",method=\"GET\",status=\"200\"} 2", total);
+    assert_line(t, line);
+    snprintf(line, sizeof line, "%s{route=\"/api/a\",method=\"GET\",status=\"404\"} 1", total);
+    assert_line(t, line);
+    snprintf(line, sizeof line, "%s{route=\"/api/b\",method=\"GET\",status=\"200\"} 1", total);
+    assert_line(t, line);
+    snprintf(line, sizeof line, "%s{route=\"/api/b\",method=\"HEAD\",status=\"200\"} 1", total);
+    assert_line(t, line);
+    free(t);
+}
+
 /* ---- every line is valid exposition text ---- */
 
 static int is_name_char(char c, int first)
@@ -300,6 +328,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_requests_by_route_method_and_status, reset),
         cmocka_unit_test_setup(test_label_values_are_escaped, reset),
+        cmocka_unit_test_setup(test_same_buffer_new_route_is_a_new_series, reset),
         cmocka_unit_test_setup(test_store_stats_and_registered_series, reset),
         cmocka_unit_test_setup(test_scrape_public_and_with_token, reset),
     };

@@ -239,6 +239,46 @@ static void test_if_none_match_gives_304(void **state)
     fake_free(fc);
 }
 
+/* The ETag is the version in quotes, as "\"%lld\"" prints it, for any version (one digit,
+ * carries, the largest); If-None-Match with it gives 304, with a neighbour 200. */
+static void test_etag_text_of_any_version(void **state)
+{
+    (void)state;
+    const int64_t versions[] = {
+        0, 1, 9, 10, 99, 100, 12345, 1000000007, 9007199254740993LL, INT64_MAX,
+    };
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        char want[32], other[32];
+        snprintf(want, sizeof want, "\"%lld\"", (long long)versions[i]);
+        snprintf(other, sizeof other, "\"%lld\"", (long long)(versions[i] / 10));
+        api_call c;
+        fake_conn *fc = call_new(&c, "GET", "/api/teams/a", NULL);
+        api_reply_json(&c, 200, json_pack("{s:s}", "slug", "a"), versions[i]);
+        assert_header(fc, "etag", want);
+        fake_free(fc);
+
+        fc = call_new(&c, "GET", "/api/teams/a", NULL);
+        fake_add_req_header(fc, "if-none-match", want);
+        assert_int_equal(api_reply_not_modified(&c, versions[i]), 1);
+        assert_int_equal(fc->req.res.status, 304);
+        assert_header(fc, "etag", want);
+        fake_free(fc);
+
+        if (versions[i] >= 10) {
+            fc = call_new(&c, "GET", "/api/teams/a", NULL);
+            fake_add_req_header(fc, "if-none-match", other);
+            assert_int_equal(api_reply_not_modified(&c, versions[i]), 0);
+            fake_free(fc);
+        }
+    }
+    /* no version, no ETag and never a 304 */
+    api_call c;
+    fake_conn *fc = call_new(&c, "GET", "/api/teams/a", NULL);
+    fake_add_req_header(fc, "if-none-match", "*");
+    assert_int_equal(api_reply_not_modified(&c, -1), 0);
+    fake_free(fc);
+}
+
 static void test_created_replayed_and_no_content(void **state)
 {
     (void)state;
@@ -512,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_reply_json_etag_and_length),
         cmocka_unit_test(test_reply_json_large_document),
         cmocka_unit_test(test_if_none_match_gives_304),
+        cmocka_unit_test(test_etag_text_of_any_version),
         cmocka_unit_test(test_created_replayed_and_no_content),
         cmocka_unit_test(test_body_accepts_object),
         cmocka_unit_test(test_body_empty),
