@@ -31,12 +31,22 @@
  * object lives in the request's pool (h2o_mem_alloc_shared), so its dispose hook runs exactly
  * once, however the stream ends.
  *
+ * Writing (what a fan-out to a thousand streams costs): over HTTP/1.1 the hub frames the body as
+ * chunks itself, each message stored once as a ready chunk (hub_msg), so h2o's chunked encoder
+ * stands aside. A stream whose last send h2o has completed and whose batch is all it has (the
+ * live case: one new event) is written with one sendmsg of its own (stream_write_direct); what
+ * the socket does not take, and everything else (the head, replays, the end), goes through h2o.
+ * The bytes on the wire are the same either way.
+ *
  * Everything here runs on the event-loop thread; nothing is locked.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "api/reply.h"
 #include "core/audit.h"
@@ -179,8 +189,44 @@ static void stream_replay_page(fd_hub *hub, hub_stream *s)
 }
 
 /*
- * Hand the next batch to h2o if nothing is outstanding. h2o_send is the last thing done: h2o
- * may call proceed (or even dispose the request) before it returns.
+ * Write a stream's bytes to its socket ourselves: for a thousand subscribers this leaves the
+ * syscall alone per stream, without h2o's send path (the ostream chain, then a completion
+ * callback and a proceed on the next pass over its pending sockets). The bytes are the ones h2o
+ * would write, as the hub frames the chunks itself (s->chunked). Only on a plain HTTP/1.1
+ * connection on which h2o has nothing in flight: its response head is out and its last send
+ * completed, so no byte of h2o's can come before or after these. Returns the bytes written; fewer
+ * than asked (0 included) when the socket is full or broken, or not ours to write: the caller
+ * hands the rest to h2o, which waits for the socket or closes the connection.
+ */
+static size_t stream_write_direct(hub_stream *s, const h2o_iovec_t *vec, size_t nvec)
+{
+    h2o_conn_t *conn = s->req->conn;
+    if (!s->chunked || !s->head_sent || conn->callbacks->get_socket == NULL)
+        return 0;
+    h2o_socket_t *sock = conn->callbacks->get_socket(conn);
+    /* _cb.write is set while h2o has a write of its own in flight; s->sending says the same
+     * for ours, but the socket is h2o's to vouch for */
+    if (sock == NULL || sock->ssl != NULL || sock->_cb.write != NULL)
+        return 0;
+    struct iovec iov[HUB_SEND_BATCH + 1];
+    for (size_t i = 0; i < nvec; i++)
+        iov[i] = (struct iovec){.iov_base = vec[i].base, .iov_len = vec[i].len};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = nvec};
+    ssize_t n;
+    do
+        n = sendmsg(h2o_socket_get_fd(sock), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    s->req->bytes_sent += (size_t)n;
+    return (size_t)n;
+}
+
+/*
+ * Send the next batch if nothing is outstanding: written directly when it is all the stream has
+ * (the live fan-out: one new event), else, and for whatever a direct write left, through h2o.
+ * h2o_send is the last thing done: h2o may call proceed (or even dispose the request) before it
+ * returns.
  */
 static void stream_flush(hub_stream *s)
 {
@@ -200,15 +246,36 @@ static void stream_flush(hub_stream *s)
     int final = s->ending && s->out.count == 0;
     if (n == 0 && !final)
         return;
-    for (size_t i = 0; i < n; i++)
-        s->vec[i] = h2o_iovec_init(s->inflight[i]->text, s->inflight[i]->len);
+    size_t nvec = 0;
+    for (size_t i = 0; i < n; i++) {
+        m = s->inflight[i];
+        s->vec[nvec++] =
+            s->chunked ? h2o_iovec_init(m->chunk, m->chunk_len) : h2o_iovec_init(m->text, m->len);
+    }
+    if (final && s->chunked)
+        s->vec[nvec++] = h2o_iovec_init(H2O_STRLIT("0\r\n\r\n")); /* the last chunk */
     s->ninflight = n;
+    h2o_iovec_t *vec = s->vec;
+    if (!final && !s->replaying && s->out.count == 0) {
+        size_t done = stream_write_direct(s, vec, nvec);
+        while (nvec > 0 && done >= vec->len) {
+            done -= vec->len;
+            vec++;
+            nvec--;
+        }
+        if (nvec == 0) {
+            stream_release_inflight(s);
+            return;
+        }
+        vec->base += done; /* the part of a chunk the socket did not take */
+        vec->len -= done;
+    }
     s->sending = 1;
     if (final) {
         s->finished = 1;
         stream_detach(s);
     }
-    h2o_send(s->req, s->vec, n, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    h2o_send(s->req, vec, nvec, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
 /* Flush every marked stream. Each holds a reference, so a stream whose request was disposed
@@ -233,6 +300,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     (void)req;
     stream_release_inflight(s);
     s->sending = 0;
+    s->head_sent = 1;
     stream_flush(s);
 }
 
@@ -611,6 +679,12 @@ static void open_stream(api_call *c, const char *mid)
                    H2O_STRLIT("no-store"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"), 0, NULL,
                           H2O_STRLIT("no"));
+    /* HTTP/1.1: the hub frames the chunks itself, once per message (see hub_msg); with the
+     * header already there, h2o's chunked encoder stands aside. */
+    s->chunked = req->version == 0x101;
+    if (s->chunked)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL,
+                       H2O_STRLIT("chunked"));
     h2o_start_response(req, &s->super);
     if (unknown) {
         /* After "id: W" above, the reconnect resumes from a seq this server knows. */

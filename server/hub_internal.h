@@ -19,13 +19,23 @@
 #define HUB_REPLAY_PAGE 500               /* events read from the audit log at a time */
 #define HUB_HEARTBEAT_MS 15000
 #define HUB_PRESENCE_DELAY_MS 100 /* joins and leaves within this window make one event */
-#define HUB_SEND_BATCH 32         /* messages per h2o_send */
+#define HUB_SEND_BATCH 32         /* messages per send */
 
-/* One formatted event-stream block, shared (refcounted) by every stream that sends it. */
+#define HUB_CHUNK_HEAD_MAX 18 /* "<size in hex>\r\n": 16 digits at most, CR, LF */
+
+/*
+ * One formatted event-stream block, shared (refcounted) by every stream that sends it. It is
+ * stored framed as one HTTP/1.1 chunk, "<size in hex>\r\n<block>\r\n", so that a chunked
+ * stream sends `chunk` as it is and another (HTTP/1.0, tests) sends `text`: the framing is done
+ * once per message, not once per stream.
+ */
 typedef struct hub_msg {
     size_t refs;
-    size_t len;
-    char text[]; /* NUL-terminated after len bytes */
+    size_t len;        /* of the block */
+    char *text;        /* the block: len bytes in buf, followed by "\r\n" */
+    const char *chunk; /* the chunk: chunk_len bytes in buf, ending with the block's "\r\n" */
+    size_t chunk_len;
+    char buf[]; /* room for the size line, the block, "\r\n" and a NUL */
 } hub_msg;
 
 /* A growable ring of messages waiting to be sent; `bytes` is the sum of their lengths. */
@@ -61,10 +71,12 @@ typedef struct hub_stream {
     int finished;         /* FINAL handed to h2o */
     int stopped;          /* h2o stopped the generator: never call h2o_send again */
     int sending;          /* one h2o_send outstanding */
+    int chunked;          /* HTTP/1.1: the hub frames the body as chunks itself (hub_msg) */
+    int head_sent;        /* h2o has written the response head (its first send completed) */
     hub_queue out;        /* ready to send, in order */
     hub_queue held;       /* live events that arrived during the replay */
     hub_msg *inflight[HUB_SEND_BATCH];
-    h2o_iovec_t vec[HUB_SEND_BATCH];
+    h2o_iovec_t vec[HUB_SEND_BATCH + 1]; /* + the last chunk */
     size_t ninflight;
     int in_flush; /* on hub->flush_head (holding a reference) */
     struct hub_stream *flush_next;

@@ -4,6 +4,9 @@
  * A message is one event-stream block, formatted once and shared by every stream that sends it
  * (a refcount, not a copy per subscriber: 1,000 subscribers cost one formatting). A queue is a
  * growable ring of message references; it starts small, so an idle stream costs little.
+ *
+ * Each message is kept framed as an HTTP/1.1 chunk too (see hub_msg): a thousand HTTP/1.1
+ * streams then write the same bytes, and h2o's chunked encoder (a snprintf per send) is not used.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,12 +17,14 @@
 
 static hub_msg *msg_alloc(size_t cap)
 {
-    hub_msg *m = malloc(sizeof(*m) + cap + 1);
+    hub_msg *m = malloc(sizeof(*m) + HUB_CHUNK_HEAD_MAX + cap + 3);
     if (m == NULL)
         return NULL;
     m->refs = 1;
     m->len = 0;
-    m->text[0] = '\0';
+    m->text = m->buf + HUB_CHUNK_HEAD_MAX;
+    m->chunk = NULL;
+    m->chunk_len = 0;
     return m;
 }
 
@@ -28,7 +33,19 @@ static void msg_put(hub_msg *m, const char *s, size_t n)
 {
     memcpy(m->text + m->len, s, n);
     m->len += n;
-    m->text[m->len] = '\0';
+}
+
+/* The block is complete: frame it as a chunk, the size line written just before the text. An
+ * empty block frames as nothing at all: a chunk of size 0 would end the response. */
+static hub_msg *msg_seal(hub_msg *m)
+{
+    char head[HUB_CHUNK_HEAD_MAX + 1];
+    int n = snprintf(head, sizeof(head), "%zx\r\n", m->len);
+    memcpy(m->text + m->len, "\r\n", 3); /* with the NUL */
+    memcpy(m->text - n, head, (size_t)n);
+    m->chunk = m->text - n;
+    m->chunk_len = m->len > 0 ? (size_t)n + m->len + 2 : 0;
+    return m;
 }
 
 /* A field value without CR or LF: either would end the field early. */
@@ -43,9 +60,10 @@ hub_msg *hub_msg_text(const char *s)
 {
     size_t n = strlen(s);
     hub_msg *m = msg_alloc(n);
-    if (m != NULL)
-        msg_put(m, s, n);
-    return m;
+    if (m == NULL)
+        return NULL;
+    msg_put(m, s, n);
+    return msg_seal(m);
 }
 
 hub_msg *hub_msg_event(int64_t seq, const char *event, const char *data, size_t len)
@@ -78,7 +96,7 @@ hub_msg *hub_msg_event(int64_t seq, const char *event, const char *data, size_t 
         start = i + 1;
     }
     msg_put(m, "\n", 1);
-    return m;
+    return msg_seal(m);
 }
 
 void hub_msg_unref(hub_msg *m)
