@@ -35,6 +35,15 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
+/* The n low decimal digits of v, zero-padded, at out (no NUL). */
+static void put_digits(char *out, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void fd_time_format(int64_t ms, char out[FD_TIME_LEN])
 {
     if (ms < MIN_MS)
@@ -54,7 +63,23 @@ void fd_time_format(int64_t ms, char out[FD_TIME_LEN])
     unsigned yy = (unsigned)y % 10000u, mm = (unsigned)m % 100u, dd = (unsigned)d % 100u;
     unsigned h = (unsigned)(rem / 3600000) % 100u, mi = (unsigned)(rem / 60000 % 60),
              s = (unsigned)(rem / 1000 % 60), milli = (unsigned)(rem % 1000);
-    snprintf(out, FD_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", yy, mm, dd, h, mi, s, milli);
+    /* "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ" by hand: every mutation formats a few times, and
+     * snprintf was ~2.5 % of a durable tick */
+    put_digits(out, yy, 4);
+    out[4] = '-';
+    put_digits(out + 5, mm, 2);
+    out[7] = '-';
+    put_digits(out + 8, dd, 2);
+    out[10] = 'T';
+    put_digits(out + 11, h, 2);
+    out[13] = ':';
+    put_digits(out + 14, mi, 2);
+    out[16] = ':';
+    put_digits(out + 17, s, 2);
+    out[19] = '.';
+    put_digits(out + 20, milli, 3);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 /* Read exactly n digits at *p into *out; advances *p. 0 or -1. */

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -20,6 +22,33 @@ static void format_known_instants(void **state)
     assert_string_equal(t, "1969-12-31T23:59:59.999Z");
     fd_time_format(1709208000000LL, t);
     assert_string_equal(t, "2024-02-29T12:00:00.000Z");
+}
+
+/* The formatter writes its digits by hand: compare it with the C library's calendar over
+ * instants spread from year 0 to 9999 (and the clamps beyond). */
+static void format_agrees_with_gmtime(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t ms = (int64_t)(x % 315569519999999ULL) - 62167219200000LL; /* 0000..9999 */
+        char got[FD_TIME_LEN], want[64], day[40];
+        fd_time_format(ms, got);
+        int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+        time_t tt = (time_t)secs;
+        struct tm tm;
+        assert_non_null(gmtime_r(&tt, &tm));
+        strftime(day, sizeof day, "%m-%dT%H:%M:%S", &tm);
+        snprintf(want, sizeof want, "%04d-%s.%03dZ", tm.tm_year + 1900, day,
+                 (int)(ms - secs * 1000));
+        assert_string_equal(got, want);
+    }
+    char t[FD_TIME_LEN];
+    fd_time_format(-62167219200001LL, t); /* clamped to what four digits show */
+    assert_string_equal(t, "0000-01-01T00:00:00.000Z");
+    fd_time_format(INT64_MAX, t);
+    assert_string_equal(t, "9999-12-31T23:59:59.999Z");
 }
 
 static void parse_utc_and_offsets(void **state)
@@ -108,6 +137,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(format_known_instants),
+        cmocka_unit_test(format_agrees_with_gmtime),
         cmocka_unit_test(parse_utc_and_offsets),
         cmocka_unit_test(parse_fractions),
         cmocka_unit_test(parse_refuses_what_is_not_rfc3339),
