@@ -61,6 +61,56 @@ static void read_snapshot_end(fd_store *st)
     st->batch.read_tx = 0;
 }
 
+/* SQLite's WAL hook, after every commit on the write connection: it replaces the automatic
+ * checkpoint (sqlite3_wal_autocheckpoint is itself a WAL hook), and hands the work to the
+ * server's checkpointing thread instead. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    fd_store *st = arg;
+    if (pages >= STORE_CHECKPOINT_PAGES && st->batch.hooks.wal_grown != NULL)
+        st->batch.hooks.wal_grown(st->batch.hooks.arg);
+    return SQLITE_OK;
+}
+
+/* The checkpointing connection: read-write (a checkpoint writes the database file), syncing
+ * as FULL does. 0 or -1 (p filled). */
+static int checkpointer_open(fd_store *st, const char *path, fd_problem *p)
+{
+    if (sqlite3_open_v2(path, &st->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(st->cdb, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        fd_fail(p, FD_E_INTERNAL, NULL, "cannot open the checkpoint connection to %s: %s", path,
+                st->cdb != NULL ? sqlite3_errmsg(st->cdb) : "out of memory");
+        sqlite3_close(st->cdb);
+        st->cdb = NULL;
+        return -1;
+    }
+    sqlite3_extended_result_codes(st->cdb, 1);
+    sqlite3_busy_timeout(st->cdb, READ_BUSY_TIMEOUT_MS);
+    return 0;
+}
+
+fd_err store_batch_checkpoint(fd_store *st, int *log_pages, int *copied)
+{
+    int log = -1, done = -1;
+    if (log_pages != NULL)
+        *log_pages = -1;
+    if (copied != NULL)
+        *copied = -1;
+    if (st->cdb == NULL)
+        return FD_E_INTERNAL;
+    int rc = sqlite3_wal_checkpoint_v2(st->cdb, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (log_pages != NULL)
+        *log_pages = log;
+    if (copied != NULL)
+        *copied = done;
+    /* BUSY: another checkpoint (a guest's, or SQLite's own at a connection's close) was running:
+     * this one did what it could, the next one goes on */
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? FD_OK : FD_E_INTERNAL;
+}
+
 static void hooks_forget(fd_store *st)
 {
     json_decref(st->hooks);
@@ -99,9 +149,16 @@ fd_err store_batch_enable(fd_store *st, const store_batch_hooks *hooks, fd_probl
     /* A unit's savepoint keeps the pages it changes in a statement journal, which spills to a
      * temporary file past 64 KiB: keep it in memory, the loop must not wait on a disk for it. */
     sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+    if (hooks != NULL && hooks->wal_grown != NULL && checkpointer_open(st, path, p) != 0) {
+        sqlite3_close(st->rdb);
+        st->rdb = NULL;
+        return FD_E_INTERNAL;
+    }
     memset(&st->batch, 0, sizeof st->batch);
     if (hooks != NULL)
         st->batch.hooks = *hooks;
+    if (st->cdb != NULL) /* checkpoints move out of the commits, to the hook's thread */
+        sqlite3_wal_hook(st->db, on_wal_commit, st);
     st->batch.on = 1;
     return FD_OK;
 }
@@ -122,6 +179,11 @@ void store_batch_disable(fd_store *st)
     }
     sqlite3_close(st->rdb);
     st->rdb = NULL;
+    if (st->cdb != NULL) { /* commits checkpoint themselves again, as SQLite does by default */
+        sqlite3_wal_autocheckpoint(st->db, STORE_CHECKPOINT_PAGES);
+        sqlite3_close(st->cdb);
+        st->cdb = NULL;
+    }
     st->last = NULL;
     b->on = 0;
 }

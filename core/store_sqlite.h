@@ -215,6 +215,7 @@ struct fd_store {
     int in_tx;                      /* a transaction (batch mode: a unit) is open */
     sqlite3 *rdb;                   /* batch mode: read-only, sees committed data only */
     sqlite3_stmt *rstmts[S__COUNT]; /* prepared on rdb */
+    sqlite3 *cdb;                   /* batch mode with a wal_grown hook: checkpoints only */
     sqlite3 *last;                  /* the connection of the last statement (for errors) */
     store_batch batch;
     json_t *hooks; /* the webhooks as the write connection sees them (cache; NULL: not loaded) */

@@ -19,6 +19,7 @@
 
 #include "api/barrier.h"
 #include "api/reply.h"
+#include "server/checkpointer.h"
 #include "server/metrics.h"
 
 #define MAX_UNITS_DEFAULT 1000
@@ -360,6 +361,12 @@ static double metric_held(void *arg)
     return (double)api_barrier_held();
 }
 
+static double metric_checkpoints(void *arg)
+{
+    (void)arg;
+    return (double)checkpointer_runs();
+}
+
 /* Integer environment variable in [min, max]; dflt when unset. 0, or -1 after a message. */
 static int env_int(const char *name, long min, long max, long dflt, long *out)
 {
@@ -388,7 +395,10 @@ int commit_start(h2o_context_t *ctx, fd_store *st)
         return -1;
     if (!enabled)
         return 0;
-    store_batch_hooks hooks = {.opened = on_batch_opened, .wait = on_batch_wait, .arg = NULL};
+    store_batch_hooks hooks = {.opened = on_batch_opened,
+                               .wait = on_batch_wait,
+                               .wal_grown = checkpointer_wake,
+                               .arg = NULL};
     fd_err e = store_batch_enable(st, &hooks, &p);
     if (e == FD_E_INVALID) { /* ":memory:": one connection, one transaction per request */
         fd_problem_clear(&p);
@@ -397,6 +407,10 @@ int commit_start(h2o_context_t *ctx, fd_store *st)
     if (e != FD_OK) {
         fprintf(stderr, "flightdeck: cannot start group commit: %s\n", p.detail);
         fd_problem_clear(&p);
+        return -1;
+    }
+    if (checkpointer_start(st) != 0) {
+        store_batch_disable(st);
         return -1;
     }
     C.ctx = ctx;
@@ -410,6 +424,7 @@ int commit_start(h2o_context_t *ctx, fd_store *st)
         h2o_multithread_unregister_receiver(ctx->queue, &C.receiver);
         pthread_mutex_destroy(&C.mu);
         pthread_cond_destroy(&C.cv);
+        checkpointer_stop();
         store_batch_disable(st);
         return -1;
     }
@@ -420,6 +435,9 @@ int commit_start(h2o_context_t *ctx, fd_store *st)
     metrics_gauge_fn("flightdeck_commit_parked",
                      "Writes waiting for the commit in flight to come back (group commit).",
                      metric_parked, NULL);
+    metrics_counter_fn("flightdeck_store_checkpoints_total",
+                       "Checkpoints of the write-ahead log, run beside the commits.",
+                       metric_checkpoints, NULL);
     metrics_gauge_fn("flightdeck_commit_held_answers",
                      "Answers written and waiting for their batch to be durable (group commit).",
                      metric_held, NULL);
@@ -459,6 +477,7 @@ void commit_stop(void)
     pthread_mutex_destroy(&C.mu);
     pthread_cond_destroy(&C.cv);
     api_barrier_set_store(NULL);
+    checkpointer_stop(); /* before its connection closes */
     store_batch_disable(C.st);
     C.on = 0;
 }

@@ -586,6 +586,45 @@ static void test_disable_commits_the_open_batch(void **state)
     gc_close(g);
 }
 
+/* ---- checkpoints beside the commits ---- */
+
+static void on_wal_grown(void *arg)
+{
+    ((gc *)arg)->waited++; /* reused as "the log has grown" */
+}
+
+/* With a wal_grown hook, commits never checkpoint themselves: the log grows past SQLite's
+ * automatic checkpoint size until store_batch_checkpoint (the server's own thread) folds it
+ * back, while nothing is lost and the chain still verifies. */
+static void test_checkpoints_run_beside_the_commits(void **state)
+{
+    (void)state;
+    gc *g = gc_open(0);
+    store_batch_disable(g->f->st);
+    store_batch_hooks hooks = {.opened = on_opened, .wal_grown = on_wal_grown, .arg = g};
+    fd_problem p = {0};
+    assert_int_equal(store_batch_enable(g->f->st, &hooks, &p), FD_OK);
+    int64_t a = cx_step(g->f, 0, 0);
+    int commits = 0;
+    while (g->waited == 0 && commits < 4000) {
+        fd_step_action act_now = commits % 2 == 0 ? FD_STEP_TICK : FD_STEP_UNTICK;
+        assert_int_equal(act(g, &g->f->alice, a, act_now, NULL), FD_OK);
+        assert_int_equal(commit_batch(g, NULL), FD_OK);
+        commits++;
+    }
+    assert_true(g->waited > 0); /* the hook fired: the log reached STORE_CHECKPOINT_PAGES */
+    store_batch_read_end(g->f->st);
+    int log = 0, copied = 0;
+    assert_int_equal(store_batch_checkpoint(g->f->st, &log, &copied), FD_OK);
+    /* no commit checkpointed on its own: the whole log was still there, and now it is copied */
+    assert_true(log >= STORE_CHECKPOINT_PAGES);
+    assert_int_equal(copied, log);
+    char buf[32];
+    assert_string_equal(status_of(g, a, buf, sizeof buf), commits % 2 ? "done" : "pending");
+    assert_chain_ok(g);
+    gc_close(g);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -604,6 +643,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_unit_takes_only_itself),
+        cmocka_unit_test(test_checkpoints_run_beside_the_commits),
         cmocka_unit_test(test_batch_of_refusals_commits_nothing),
         cmocka_unit_test(test_plain_reads_do_not_see_the_open_batch),
         cmocka_unit_test(test_reads_run_while_another_thread_commits),
