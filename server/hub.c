@@ -34,19 +34,18 @@
  * Writing (what a fan-out to a thousand streams costs): over HTTP/1.1 the hub frames the body as
  * chunks itself, each message stored once as a ready chunk (hub_msg), so h2o's chunked encoder
  * stands aside. A stream whose last send h2o has completed and whose batch is all it has (the
- * live case: one new event) is written with one sendmsg of its own (stream_write_direct); what
- * the socket does not take, and everything else (the head, replays, the end), goes through h2o.
- * The bytes on the wire are the same either way.
+ * live case: one new event) is written with one sendmsg of its own (stream_prepare, then
+ * hub_stream_send); what the socket does not take, and everything else (the head, replays, the
+ * end), goes through h2o. The bytes on the wire are the same either way. A flush prepares every
+ * stream first, then does the direct writes, on two threads when there are many (hub_fanout.c:
+ * the kernel's part of a thousand loopback sends is most of a fan-out), then hands h2o the rest.
  *
- * Everything here runs on the event-loop thread; nothing is locked.
+ * Everything here runs on the event-loop thread, except those sendmsg calls; nothing is locked.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include "api/reply.h"
 #include "core/audit.h"
@@ -188,50 +187,41 @@ static void stream_replay_page(fd_hub *hub, hub_stream *s)
     s->replaying = 0;
 }
 
+/* What stream_prepare found to do. */
+enum { PREP_NONE, PREP_H2O, PREP_DIRECT };
+
 /*
- * Write a stream's bytes to its socket ourselves: for a thousand subscribers this leaves the
- * syscall alone per stream, without h2o's send path (the ostream chain, then a completion
- * callback and a proceed on the next pass over its pending sockets). The bytes are the ones h2o
- * would write, as the hub frames the chunks itself (s->chunked). Only on a plain HTTP/1.1
- * connection on which h2o has nothing in flight: its response head is out and its last send
- * completed, so no byte of h2o's can come before or after these. Returns the bytes written; fewer
- * than asked (0 included) when the socket is full or broken, or not ours to write: the caller
- * hands the rest to h2o, which waits for the socket or closes the connection.
+ * The socket a stream's bytes may be written to directly, or -1. For a thousand subscribers this
+ * leaves the syscall alone per stream, without h2o's send path (the ostream chain, then a
+ * completion callback and a proceed on the next pass over its pending sockets). The bytes are
+ * the ones h2o would write, as the hub frames the chunks itself (s->chunked). Only on a plain
+ * HTTP/1.1 connection on which h2o has nothing in flight: its response head is out and its last
+ * send completed, so no byte of h2o's can come before or after these.
  */
-static size_t stream_write_direct(hub_stream *s, const h2o_iovec_t *vec, size_t nvec)
+static int stream_direct_fd(hub_stream *s)
 {
     h2o_conn_t *conn = s->req->conn;
     if (!s->chunked || !s->head_sent || conn->callbacks->get_socket == NULL)
-        return 0;
+        return -1;
     h2o_socket_t *sock = conn->callbacks->get_socket(conn);
     /* _cb.write is set while h2o has a write of its own in flight; s->sending says the same
      * for ours, but the socket is h2o's to vouch for */
     if (sock == NULL || sock->ssl != NULL || sock->_cb.write != NULL)
-        return 0;
-    struct iovec iov[HUB_SEND_BATCH + 1];
-    for (size_t i = 0; i < nvec; i++)
-        iov[i] = (struct iovec){.iov_base = vec[i].base, .iov_len = vec[i].len};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = nvec};
-    ssize_t n;
-    do
-        n = sendmsg(h2o_socket_get_fd(sock), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0)
-        return 0;
-    s->req->bytes_sent += (size_t)n;
-    return (size_t)n;
+        return -1;
+    return h2o_socket_get_fd(sock);
 }
 
 /*
- * Send the next batch if nothing is outstanding: written directly when it is all the stream has
- * (the live fan-out: one new event), else, and for whatever a direct write left, through h2o.
- * h2o_send is the last thing done: h2o may call proceed (or even dispose the request) before it
- * returns.
+ * A send in two halves, so that the writes of many streams can be done together in between
+ * (hub_flush_pending). stream_prepare takes the next batch if nothing is outstanding: into
+ * s->inflight and s->vec, and says how it goes: PREP_DIRECT when the batch is all the stream has
+ * (the live fan-out: one new event) and the socket is free (s->direct_fd), else PREP_H2O, or
+ * PREP_NONE when there is nothing to send. It runs no h2o code that writes.
  */
-static void stream_flush(hub_stream *s)
+static int stream_prepare(hub_stream *s)
 {
     if (s->req == NULL || s->stopped || s->finished || s->sending)
-        return;
+        return PREP_NONE;
     if (s->replaying && s->out.count == 0 && s->hub != NULL)
         stream_replay_page(s->hub, s);
     size_t n = 0;
@@ -245,7 +235,7 @@ static void stream_flush(hub_stream *s)
         s->inflight[n++] = m;
     int final = s->ending && s->out.count == 0;
     if (n == 0 && !final)
-        return;
+        return PREP_NONE;
     size_t nvec = 0;
     for (size_t i = 0; i < n; i++) {
         m = s->inflight[i];
@@ -255,9 +245,33 @@ static void stream_flush(hub_stream *s)
     if (final && s->chunked)
         s->vec[nvec++] = h2o_iovec_init(H2O_STRLIT("0\r\n\r\n")); /* the last chunk */
     s->ninflight = n;
+    s->nvec = nvec;
+    s->batch_final = final;
+    s->direct_done = 0;
+    if (!final && !s->replaying && s->out.count == 0 && (s->direct_fd = stream_direct_fd(s)) >= 0)
+        return PREP_DIRECT;
+    return PREP_H2O;
+}
+
+/*
+ * The second half: after a direct write (s->direct_done bytes taken), the batch is done or its
+ * rest goes through h2o (which waits for the socket, or closes a broken connection); a PREP_H2O
+ * batch goes through h2o whole. h2o_send is the last thing done: h2o may call proceed (or even
+ * dispose the request) before it returns.
+ */
+static void stream_complete(hub_stream *s, int prep)
+{
+    if (prep == PREP_NONE)
+        return;
+    if (s->req == NULL || s->stopped) {
+        stream_release_inflight(s); /* gone between the halves: nothing more to send */
+        return;
+    }
     h2o_iovec_t *vec = s->vec;
-    if (!final && !s->replaying && s->out.count == 0) {
-        size_t done = stream_write_direct(s, vec, nvec);
+    size_t nvec = s->nvec;
+    if (prep == PREP_DIRECT) {
+        size_t done = s->direct_done;
+        s->req->bytes_sent += done;
         while (nvec > 0 && done >= vec->len) {
             done -= vec->len;
             vec++;
@@ -271,26 +285,63 @@ static void stream_flush(hub_stream *s)
         vec->len -= done;
     }
     s->sending = 1;
-    if (final) {
+    if (s->batch_final) {
         s->finished = 1;
         stream_detach(s);
     }
-    h2o_send(s->req, vec, nvec, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    h2o_send(s->req, vec, nvec, s->batch_final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
-/* Flush every marked stream. Each holds a reference, so a stream whose request was disposed
- * meanwhile is freed here, not under our feet. */
+/* Send the next batch of one stream, written directly when it can be (see stream_prepare). */
+static void stream_flush(hub_stream *s)
+{
+    int prep = stream_prepare(s);
+    if (prep == PREP_DIRECT)
+        hub_stream_send(s);
+    stream_complete(s, prep);
+}
+
+/*
+ * Flush every marked stream, in three passes: prepare each (loop thread), write the direct ones
+ * (hub_fanout_write: two threads when there are many, and back only when all are written), then
+ * complete each (h2o gets what the sockets did not take). No h2o code runs between a stream's
+ * prepare and its write, so the socket found free stays free. Each stream holds a reference,
+ * so one whose request was disposed meanwhile is freed here, not under our feet. A stream marked
+ * again while this runs (its list link is reused) is flushed in the next round.
+ */
 void hub_flush_pending(fd_hub *hub)
 {
-    hub_stream *s;
-    while ((s = hub->flush_head) != NULL) {
-        hub->flush_head = s->flush_next;
-        s->flush_next = NULL;
-        s->in_flush = 0;
-        if (s->ending)
-            stream_detach(s); /* no more events, out of presence, no longer a subscriber */
-        stream_flush(s);
-        h2o_mem_release_shared(s);
+    while (hub->flush_head != NULL) {
+        hub_stream *list = hub->flush_head, *next;
+        hub->flush_head = NULL;
+        hub_stream *batch = NULL, **batch_tail = &batch;
+        hub_stream *chain = NULL, **chain_tail = &chain;
+        size_t ndirect = 0;
+        for (hub_stream *s = list; s != NULL; s = next) {
+            next = s->flush_next;
+            s->flush_next = NULL;
+            s->in_flush = 0;
+            if (s->ending)
+                stream_detach(s); /* no more events, out of presence, no longer a subscriber */
+            s->prep = stream_prepare(s);
+            if (s->prep == PREP_DIRECT) {
+                *chain_tail = s;
+                chain_tail = &s->direct_next;
+                ndirect++;
+            }
+            *batch_tail = s;
+            batch_tail = &s->batch_next;
+        }
+        *chain_tail = NULL;
+        *batch_tail = NULL;
+        hub_fanout_write(hub, chain, ndirect);
+        for (hub_stream *s = batch; s != NULL; s = next) {
+            next = s->batch_next;
+            s->batch_next = NULL;
+            s->direct_next = NULL;
+            stream_complete(s, s->prep);
+            h2o_mem_release_shared(s);
+        }
     }
 }
 
@@ -522,6 +573,7 @@ void hub_free(fd_hub *hub)
         h2o_timeout_unlink(&hub->presence_entry);
     if (h2o_timeout_is_linked(&hub->flush_entry))
         h2o_timeout_unlink(&hub->flush_entry);
+    hub_fanout_stop(hub);
     h2o_timeout_dispose(hub->ctx->loop, &hub->hb_timeout);
     h2o_timeout_dispose(hub->ctx->loop, &hub->presence_timeout);
     h2o_timeout_dispose(hub->ctx->loop, &hub->flush_timeout);

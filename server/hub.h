@@ -1,9 +1,10 @@
 /*
  * hub.h - the event hub: server-sent event streams fed from committed audit events only.
  *
- * Lives on the event-loop thread; no locks. http.c creates it after the h2o context, installs
- * hub_emit as the store's event sink, and calls hub_shutdown on SIGTERM (ends every stream) and
- * hub_free after the loop has stopped.
+ * Lives on the event-loop thread, without locks (only a big fan-out's socket writes are shared with
+ * one helper thread, behind a barrier: see server/hub_fanout.c). http.c creates it after the h2o
+ * context, installs hub_emit as the store's event sink, and calls hub_shutdown on SIGTERM (ends
+ * every stream) and hub_free after the loop has stopped.
  */
 #ifndef FD_HUB_H
 #define FD_HUB_H
@@ -40,7 +41,8 @@ size_t hub_subscribers(fd_hub *hub);
 void hub_heartbeat(fd_hub *hub);
 
 /* Free the hub: call after the loop stopped and before the loop/context are disposed (it
- * disposes its timers). Streams still open are detached and freed with their requests. NULL is
+ * disposes its timers, and stops and joins the fan-out thread if a flush started one: see
+ * server/hub_fanout.c). Streams still open are detached and freed with their requests. NULL is
  * fine. */
 void hub_free(fd_hub *hub);
 

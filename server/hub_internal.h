@@ -3,7 +3,8 @@
  * handlers), server/hub_msg.c (formatted messages and bounded queues) and server/hub_presence.c
  * (who has a migration open). Nothing outside the hub and its unit test includes this.
  *
- * Everything here runs on the event-loop thread; nothing is locked.
+ * Everything here runs on the event-loop thread, except the sendmsg of a flush's direct writes,
+ * which hub_fanout.c may share with its one helper thread (see there for why that is safe).
  */
 #ifndef FD_HUB_INTERNAL_H
 #define FD_HUB_INTERNAL_H
@@ -20,6 +21,7 @@
 #define HUB_HEARTBEAT_MS 15000
 #define HUB_PRESENCE_DELAY_MS 100 /* joins and leaves within this window make one event */
 #define HUB_SEND_BATCH 32         /* messages per send */
+#define HUB_FANOUT_SPLIT_MIN 64   /* direct writes in one flush from which two threads write */
 
 #define HUB_CHUNK_HEAD_MAX 18 /* "<size in hex>\r\n": 16 digits at most, CR, LF */
 
@@ -80,6 +82,15 @@ typedef struct hub_stream {
     size_t ninflight;
     int in_flush; /* on hub->flush_head (holding a reference) */
     struct hub_stream *flush_next;
+    /* One send, from stream_prepare to stream_complete (hub.c). Set on the loop thread; only
+     * direct_done is written by whichever thread does the direct write (hub_fanout.c). */
+    int prep;                       /* what stream_prepare found: PREP_NONE, _H2O, _DIRECT */
+    int batch_final;                /* the batch ends the response */
+    size_t nvec;                    /* entries of vec to send */
+    int direct_fd;                  /* PREP_DIRECT: the socket, free of h2o writes */
+    size_t direct_done;             /* bytes the socket took (0: full, broken) */
+    struct hub_stream *direct_next; /* the flush's chain of direct writes */
+    struct hub_stream *batch_next;  /* the flush's streams, in order */
 } hub_stream;
 
 /* The streams of one migration, and its presence. Exists while it has streams. */
@@ -112,6 +123,9 @@ struct fd_hub {
     h2o_timeout_t flush_timeout; /* 0 ms: a fan-out is written at the end of the loop
                                     iteration, after the answers the commit released */
     h2o_timeout_entry_t flush_entry;
+    struct hub_fanout *fanout; /* the helper thread of hub_fanout.c, NULL until first needed */
+    int fanout_failed;         /* it could not start: the loop writes everything */
+    size_t fanout_splits;      /* flushes written by two threads (for tests) */
 };
 
 /* ---- hub_msg.c ---- */
@@ -139,6 +153,22 @@ hub_msg *hub_queue_pop(hub_queue *q);
 
 /* Drop every message and the ring; the queue is empty and reusable. */
 void hub_queue_clear(hub_queue *q);
+
+/* ---- hub_fanout.c ---- */
+
+/* The direct write of one prepared stream (s->vec[0..nvec) to s->direct_fd, one sendmsg, never
+ * blocking): sets s->direct_done to the bytes taken, 0 when none (full, broken). Touches nothing
+ * else, so it may run on the fan-out thread. */
+void hub_stream_send(hub_stream *s);
+
+/* Write the `count` prepared streams of `chain` (linked by direct_next) with hub_stream_send.
+ * From HUB_FANOUT_SPLIT_MIN on, the fan-out thread (started on first use) writes the second half
+ * while the calling loop thread writes the first; returns only when every stream is written.
+ * The caller must run no h2o code on these streams' connections until it returns. */
+void hub_fanout_write(fd_hub *hub, hub_stream *chain, size_t count);
+
+/* Stop and join the fan-out thread, if it was started (hub_free). */
+void hub_fanout_stop(fd_hub *hub);
 
 /* ---- hub_presence.c ---- */
 

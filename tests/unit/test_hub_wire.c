@@ -345,6 +345,82 @@ static void test_broken_socket_leaves_the_chunk_to_h2o(void **state)
     client_close(f, cl);
 }
 
+/* Many idle streams at once: from HUB_FANOUT_SPLIT_MIN direct writes on, a helper thread writes
+ * half of them (hub_fanout.c). Every stream must still carry exactly the HTTP/1.0 text, also those
+ * whose socket takes only part of a chunk (the rest is handed back to the loop, then h2o) and
+ * those whose client is gone (h2o gets the whole chunk), wherever they fall in the split. */
+static void test_split_fanout_keeps_every_stream_whole(void **state)
+{
+    fixture *f = *state;
+    enum { N = HUB_FANOUT_SPLIT_MIN + 16 };
+    client *plain = open_client(f, 0x100, 0);
+    client *cl[N];
+    for (int i = 0; i < N; i++) {
+        cl[i] = open_client(f, 0x101, 1);
+        int small = 4096;
+        if (i % 3 == 1)
+            assert_int_equal(setsockopt(h2o_socket_get_fd(cl[i]->sock), SOL_SOCKET, SO_SNDBUF,
+                                        &small, sizeof(small)),
+                             0);
+    }
+    drain(f, plain);
+    for (int i = 0; i < N; i++)
+        drain(f, cl[i]);
+    int gone[] = {0, 3 * (N / 6), 3 * (N / 3 - 1)}; /* big sockets, spread over both halves */
+    for (size_t g = 0; g < sizeof(gone) / sizeof(gone[0]); g++) {
+        close(cl[gone[g]]->peer);
+        cl[gone[g]]->peer = -1;
+    }
+    size_t head[N];
+    for (int i = 0; i < N; i++)
+        head[i] = cl[i]->via_h2o;
+
+    size_t splits = f->hub->fanout_splits;
+    hub_emit(f->hub, 1, NULL, "team.create", "{\"n\":1}", 7);
+    drain(f, plain);
+    for (int i = 0; i < N; i++)
+        drain(f, cl[i]);
+    assert_true(f->hub->fanout_splits > splits); /* the helper took part */
+    for (int i = 0; i < N; i++)
+        if (cl[i]->peer >= 0)
+            assert_int_equal(cl[i]->via_h2o, head[i]); /* written directly, by either thread */
+
+    emit_big(f, 2, 'b', 100000); /* more than a small socket takes */
+    for (int i = 0; i < 10 && h2o_timeout_is_linked(&f->hub->flush_entry); i++)
+        h2o_evloop_run(f->loop, 0);
+    for (int i = 1; i < N; i += 3) {
+        assert_true(cl[i]->pending); /* h2o holds the rest of the chunk */
+        size_t rest = cl[i]->via_h2o - head[i];
+        assert_true(rest > 0 && rest < 100000);
+    }
+    hub_emit(f->hub, 3, NULL, "team.create", "{\"n\":3}", 7); /* queues behind the rest */
+    drain(f, plain);
+    for (int i = 0; i < N; i++)
+        drain(f, cl[i]);
+    hub_emit(f->hub, 4, NULL, "step.tick", "{\"n\":4}", 7);
+    drain(f, plain);
+    for (int i = 0; i < N; i++)
+        drain(f, cl[i]);
+
+    hub_shutdown(f->hub);
+    drain(f, plain);
+    assert_true(plain->final);
+    assert_non_null(strstr(plain->wire.data, "id: 4\nevent: step.tick\ndata: {\"n\":4}\n\n"));
+    for (int i = 0; i < N; i++) {
+        drain(f, cl[i]);
+        assert_true(cl[i]->final);
+        int ended = 0;
+        char *text = dechunk(&cl[i]->wire, &ended);
+        assert_non_null(text);
+        assert_true(ended);
+        assert_string_equal(text, plain->wire.data);
+        free(text);
+    }
+    client_close(f, plain);
+    for (int i = 0; i < N; i++)
+        client_close(f, cl[i]);
+}
+
 /* A message is framed once, for every stream: the size line in hex, the block, CRLF. */
 static void test_message_is_framed_once(void **state)
 {
@@ -370,6 +446,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chunked_streams_carry_the_same_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_write_goes_on_through_h2o, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_socket_leaves_the_chunk_to_h2o, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_split_fanout_keeps_every_stream_whole, setup,
                                         teardown),
         cmocka_unit_test(test_message_is_framed_once),
     };
