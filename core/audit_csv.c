@@ -1,28 +1,36 @@
 /*
  * audit_csv.c - one audit event as one CSV row (see audit_csv.h).
  *
- * Why a scanner: the CSV export parsed every stored event with jansson and dumped before/after
+ * Why slicing: the CSV export parsed every stored event with jansson and dumped before/after
  * back to text, ~380,000 instructions an event. The stored text is already what those dumps
- * produce (audit_append writes compact JSON with sorted keys), so the before/after cells are
- * byte ranges of it, and the other cells are its top-level strings, unescaped.
+ * produce: audit_append (audit.c) is the only writer of the audit log and writes each event in
+ * canonical form (compact, keys sorted, strings escaped as jansson escapes them: json_out.c,
+ * tested byte for byte against jansson), and the log is append-only (SQLite triggers). So the
+ * cells are pieces of the text: the string cells are top-level strings (and the actor's),
+ * unescaped; before/after are their own text with every quote doubled (RFC 4180), which is
+ * exactly what the reference writes for canonical text.
  *
- * The scanner is strict on purpose: it accepts only what jansson would both parse and write back
- * byte for byte (no whitespace, the escapes jansson writes and no others, integers only, object
- * keys in strictly increasing order, valid UTF-8). Anything else makes it give up on the row, and
- * the row is written by audit_csv_row_tree, the jansson path, so the output never depends on
- * which path wrote it. Reading relies on the NUL after the text: every loop stops at it.
+ * Trusted, not proven: the scanner finds the pieces by following only the text's structure
+ * (where strings begin and end, honouring backslash escapes, and how deep the brackets are); it
+ * does not check key order, numbers or UTF-8. A text it cannot follow that way (not an object,
+ * whitespace between top-level tokens, unbalanced or cut short, an escaped top-level key, a
+ * string cell with an escape it does not decode) goes to the jansson path, audit_csv_row_tree.
+ * So a row changed behind flightdeck's back (written with sqlite3, say) that is well-formed
+ * enough but not canonical is exported as it is stored: its before/after cells show the stored
+ * bytes, not jansson's re-dump, and its string cells carry its bytes even when they are not
+ * UTF-8. Finding such rows is the job of `flightdeck audit verify` (the hash chain), not of the
+ * export. Whatever the bytes are, the CSV itself stays well-formed: a cell with a quote, a comma
+ * or a line break is quoted, quotes are doubled, and a cell that starts like a formula gets the
+ * apostrophe.
  *
  * Where the time goes: before/after are most of an event (~1 KB of a bench event's 1.3 KB, ~45
- * keys). They are checked and written in one walk (walk_value): the CSV form of JSON text is the
- * text with every quote doubled, so the walk copies the run of bytes up to each quote it passes
- * and adds one quote, with 16-byte block copies; strings are found 16 bytes at a time, and keys
- * are compared with one block compare. The walk writes into scratch room past the row, since
- * before/after come after the other cells in the row but not in the text; the row is assembled
- * from it at the end. Short cells are checked and copied with one block each.
+ * keys, ~150 quotes). Their end is found 16 bytes at a time (container_end), and they are copied
+ * with a 16-byte block copy up to each quote (put_doubled).
  */
 #include "audit_csv.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +40,6 @@
 #endif
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
-#define MAX_DEPTH 64  /* deeper values go the jansson way */
-#define MAX_DIGITS 18 /* an integer that surely fits json_int_t */
 #define NCOLS 15
 
 /* ---- the reference: jansson ----------------------------------------------------------------- */
@@ -106,428 +112,213 @@ int audit_csv_row_tree(fd_buf *b, const store_audit_row *row)
     return r;
 }
 
-/* ---- the scanner ----------------------------------------------------------------------------- */
-
-/* What a byte inside a JSON string is. */
-enum { C_PLAIN, C_QUOTE, C_ESCAPE, C_CONTROL, C_HIGH };
-
-static const unsigned char str_class[256] = {
-    [0 ... 0x1f] = C_CONTROL,
-    ['"'] = C_QUOTE,
-    ['\\'] = C_ESCAPE,
-    [0x80 ... 0xff] = C_HIGH,
-};
+/* ---- 16 bytes at a time ---------------------------------------------------------------------- */
 
 /*
- * Looking at 16 bytes at once (SSE2, every x86-64 has it; elsewhere one byte at a time). Each
- * returns a bitmask with bit i set when p[i] is interesting; the caller guarantees 16 readable
- * bytes at p.
- *   in_string_mask: '"', '\\', control characters and bytes >= 0x80 (signed compare: both
- *                   ranges are "less than 0x20" as signed bytes)
- *   cell_mask:      '"', ',', CR, LF, '\\' (a cell with none of them is copied as it is)
+ * A block is 16 bytes of the text, looked at together: bytes_eq gives a bitmask with bit i set
+ * when byte i is c. SSE2 (every x86-64 has it) does that in two instructions; elsewhere a loop
+ * gives the same masks. The caller guarantees 16 readable bytes.
  */
 #ifdef __SSE2__
-static inline __m128i load16(const void *p)
+typedef __m128i block;
+
+static inline block block_at(const unsigned char *p)
 {
     return _mm_loadu_si128((const __m128i *)p);
 }
 
-static inline void store16(void *o, __m128i v)
+static inline unsigned bytes_eq(block v, char c)
 {
-    _mm_storeu_si128((__m128i *)o, v);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
 }
-
-static inline unsigned in_string_mask(const unsigned char *p)
-{
-    __m128i v = load16(p);
-    __m128i m =
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-    return (unsigned)_mm_movemask_epi8(m);
-}
-
-static inline unsigned cell_mask(const unsigned char *p)
-{
-    __m128i v = load16(p);
-    __m128i m =
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8(',')));
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
-    return (unsigned)_mm_movemask_epi8(m);
-}
-#define HAVE_BLOCKS 1
 #else
-#define HAVE_BLOCKS 0
-static inline unsigned in_string_mask(const unsigned char *p)
+typedef struct block {
+    unsigned char b[16];
+} block;
+
+static inline block block_at(const unsigned char *p)
 {
-    (void)p;
-    return 1; /* "look at p[0]": the byte loops do the work */
+    block v;
+    memcpy(v.b, p, 16);
+    return v;
 }
-static inline unsigned cell_mask(const unsigned char *p)
+
+static inline unsigned bytes_eq(block v, char c)
 {
-    (void)p;
-    return 1;
+    unsigned m = 0;
+    for (int i = 0; i < 16; i++)
+        m |= (unsigned)(v.b[i] == (unsigned char)c) << i;
+    return m;
 }
 #endif
 
-/*
- * The scanner walks the event text. While it walks a value it also writes it at o, with every
- * quote doubled (RFC 4180), which is all the CSV changes in JSON text: for before/after that is
- * their cell; other values' copies are overwritten.
- */
-typedef struct scanner {
-    const unsigned char *p;
-    const unsigned char *end; /* *end == '\0' */
-    char *o;
-} scanner;
+/* Bit i of the result is the xor of bits 0..i of m (16 bits): for the mask of a block's
+ * quotes, the bytes from an opening quote up to (not including) its closing one. */
+static inline unsigned prefix_xor(unsigned m)
+{
+    m ^= m << 1;
+    m ^= m << 2;
+    m ^= m << 4;
+    m ^= m << 8;
+    return m;
+}
 
-/* A cell's source: JSON string content (escaped), raw bytes, or before/after already written
- * (quotes doubled); `set` 0 is an empty cell. */
-enum { CELL_TEXT, CELL_JSON, CELL_DOUBLED };
+/* The masks of the block's opening brackets ({ [) and closing ones (} ]); returns those of both
+ * and the backslashes together (0: none of them, the usual case). */
+#ifdef __SSE2__
+static inline unsigned bracket_masks(block v, unsigned *open, unsigned *close)
+{
+    /* '[' and ']' are '{' and '}' without bit 0x20; no other byte is */
+    block x = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    block o = _mm_cmpeq_epi8(x, _mm_set1_epi8('{')), c = _mm_cmpeq_epi8(x, _mm_set1_epi8('}'));
+    *open = (unsigned)_mm_movemask_epi8(o);
+    *close = (unsigned)_mm_movemask_epi8(c);
+    block any = _mm_or_si128(_mm_or_si128(o, c), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    return (unsigned)_mm_movemask_epi8(any);
+}
+#else
+static inline unsigned bracket_masks(block v, unsigned *open, unsigned *close)
+{
+    *open = bytes_eq(v, '{') | bytes_eq(v, '[');
+    *close = bytes_eq(v, '}') | bytes_eq(v, ']');
+    return *open | *close | bytes_eq(v, '\\');
+}
+#endif
+
+/* ---- following the text's structure ------------------------------------------------------ */
+
+/* Just past the closing quote of the string whose opening quote is at p, or NULL when the text
+ * ends first. A backslash takes the byte after it along (that is all the scan knows of escapes);
+ * *esc tells whether there was one. */
+static const unsigned char *string_end(const unsigned char *p, const unsigned char *end, int *esc)
+{
+    *esc = 0;
+    p++;
+    while (p < end) {
+        if (end - p >= 16) {
+            block v = block_at(p);
+            unsigned m = bytes_eq(v, '"') | bytes_eq(v, '\\');
+            if (m == 0) {
+                p += 16;
+                continue;
+            }
+            p += __builtin_ctz(m);
+        } else if (*p != '"' && *p != '\\') {
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            return p + 1;
+        *esc = 1;
+        p += 2;
+    }
+    return NULL;
+}
+
+/* Where the bracket walk of container_end is. */
+typedef struct walk {
+    unsigned depth; /* brackets open */
+    int in_string;
+    int escaped; /* the byte before was a backslash in a string */
+} walk;
+
+/* One byte of the walk; 1 when it closes the outermost bracket. */
+static inline int walk_byte(walk *w, unsigned char c)
+{
+    if (w->escaped)
+        w->escaped = 0;
+    else if (w->in_string)
+        w->escaped = c == '\\', w->in_string = c != '"';
+    else if (c == '"')
+        w->in_string = 1;
+    else if (c == '{' || c == '[')
+        w->depth++;
+    else if (c == '}' || c == ']')
+        return --w->depth == 0;
+    return 0;
+}
+
+/*
+ * Just past the bracket that closes the object or array opening at p, or NULL when the text ends
+ * first. Most blocks have no bracket and no backslash: they only flip "inside a string" when
+ * they hold an odd number of quotes. In a block with brackets, the running xor of the quote bits
+ * says which bytes are inside strings, and the brackets outside them are counted. A block with a
+ * backslash, and the text's last bytes, go a byte at a time.
+ */
+static const unsigned char *container_end(const unsigned char *p, const unsigned char *end)
+{
+    walk w = {0, 0, 0};
+    while (p < end) {
+        if (end - p >= 16 && !w.escaped) {
+            block v = block_at(p);
+            unsigned quotes = bytes_eq(v, '"'), open, close;
+            unsigned other = bracket_masks(v, &open, &close);
+            if (other == 0) {
+                w.in_string ^= __builtin_parity(quotes);
+                p += 16;
+                continue;
+            }
+            if (bytes_eq(v, '\\') == 0) {
+                unsigned inside = prefix_xor(quotes) ^ (w.in_string ? 0xffffu : 0);
+                w.in_string = (inside >> 15) & 1;
+                open &= ~inside;
+                close &= ~inside;
+                for (unsigned m = open | close; m != 0; m &= m - 1) {
+                    unsigned i = (unsigned)__builtin_ctz(m);
+                    if (open & (1u << i))
+                        w.depth++;
+                    else if (--w.depth == 0)
+                        return p + i + 1;
+                }
+                p += 16;
+                continue;
+            }
+        }
+        const unsigned char *stop = end - p < 16 ? end : p + 16;
+        for (; p < stop; p++)
+            if (walk_byte(&w, *p))
+                return p + 1;
+    }
+    return NULL;
+}
+
+/* Just past the number, true, false or null at p (only the characters those have are taken),
+ * or NULL when there is none. */
+static const unsigned char *scalar_end(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *start = p;
+    while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                       (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '+' || *p == '.'))
+        p++;
+    return p > start ? p : NULL;
+}
+
+/* Just past the value at p, or NULL. */
+static const unsigned char *value_end(const unsigned char *p, const unsigned char *end)
+{
+    int esc;
+    if (*p == '"')
+        return string_end(p, end, &esc);
+    if (*p == '{' || *p == '[')
+        return container_end(p, end);
+    return scalar_end(p, end);
+}
+
+/* ---- the cells --------------------------------------------------------------------------- */
+
+/* A cell's source: text as it is (seq, the hashes), a JSON string's content (escaped), or
+ * before/after's JSON text (its quotes to be doubled); `set` 0 is an empty cell. */
+enum { CELL_TEXT, CELL_JSON, CELL_RAW };
 
 typedef struct cell {
     const unsigned char *s;
     size_t n;
     int kind;
     int set;
-    int quoted;                    /* CELL_DOUBLED: the value has a quote or a comma */
-    int guard;                     /* CELL_DOUBLED: the value starts with '-' */
-    const unsigned char *readable; /* 16-byte blocks may be read before it (the text's end) */
+    const unsigned char *readable; /* 16-byte blocks may be read before it */
 } cell;
 
-/* Length of the valid UTF-8 sequence at p (first byte >= 0x80), 0 when invalid: no overlong
- * forms, no surrogates, nothing past U+10FFFF (what jansson's decoder accepts). */
-static int utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c >= 0xc2 && c <= 0xdf)
-        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if ((p[1] & 0xc0) != 0x80 || (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))
-            return 0;
-        return (p[2] & 0xc0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if ((p[1] & 0xc0) != 0x80 || (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
-            return 0;
-        return (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
-/* The first byte at or after p inside a string that is not plain ASCII text. */
-static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
-{
-    while (HAVE_BLOCKS && end - p >= 16) {
-        unsigned m = in_string_mask(p);
-        if (m != 0)
-            return p + __builtin_ctz(m);
-        p += 16;
-    }
-    while (str_class[*p] == C_PLAIN) /* the tail, or no blocks */
-        p++;
-    return p;
-}
-
-/* The closing quote of the string whose opening quote is at `open`, or NULL to give up. Only
- * the escapes jansson writes are taken (\" \\ \b \f \n \r \t): \/ and \u are left to jansson.
- * *esc = 1 when the string has escapes. */
-static const unsigned char *string_close_slow(const unsigned char *open, const unsigned char *end,
-                                              int *esc)
-{
-    const unsigned char *p = open + 1;
-    *esc = 0;
-    for (;;) {
-        p = skip_plain(p, end);
-        if (*p == '"')
-            return p;
-        if (*p == '\\') {
-            if (p[1] != '"' && p[1] != '\\' && p[1] != 'b' && p[1] != 'f' && p[1] != 'n' &&
-                p[1] != 'r' && p[1] != 't')
-                return NULL;
-            *esc = 1;
-            p += 2;
-        } else if (*p >= 0x80) {
-            int n = utf8_len(p);
-            if (n == 0)
-                return NULL;
-            p += n;
-        } else {
-            return NULL; /* a control character, or the end of the text */
-        }
-    }
-}
-
-/* The same, for the usual string: plain ASCII text, looked at 16 bytes at a time. Anything else
- * (an escape, UTF-8, the end of the text near) takes the general loop, from the start. */
-static inline const unsigned char *string_close(const unsigned char *open, const unsigned char *end,
-                                                int *esc)
-{
-#ifdef __SSE2__
-    const unsigned char *p = open + 1;
-    while (end - p >= 16) {
-        unsigned m = in_string_mask(p);
-        if (m != 0) {
-            p += __builtin_ctz(m);
-            if (*p != '"')
-                break;
-            *esc = 0;
-            return p;
-        }
-        p += 16;
-    }
-#endif
-    return string_close_slow(open, end, esc);
-}
-
-/* A string at s->p (the opening quote); s->p ends after the closing quote. 0, or -1 to give
- * up. */
-static inline int scan_string(scanner *s, int *esc)
-{
-    const unsigned char *close = string_close(s->p, s->end, esc);
-    if (close == NULL)
-        return -1;
-    s->p = close + 1;
-    return 0;
-}
-
-/* n bytes from `from` to o, returning the new end: 16 at a time while 16 are readable before
- * `end`. A block store may run up to 16 bytes past the n bytes, into room the caller reserved;
- * what is written next overwrites it. */
-static inline char *copy_run(char *o, const unsigned char *from, size_t n, const unsigned char *end)
-{
-#ifdef __SSE2__
-    while (n > 16) {
-        store16(o, load16(from));
-        o += 16;
-        from += 16;
-        n -= 16;
-    }
-    if (end - from >= 16) {
-        store16(o, load16(from));
-        return o + n;
-    }
-#endif
-    (void)end;
-    memcpy(o, from, n);
-    return o + n;
-}
-
-/* The walk reached the quote at q: copy what was walked up to it (from *from), and one more
- * quote. */
-static inline void double_quote(char **o, const unsigned char **from, const unsigned char *q,
-                                const unsigned char *end)
-{
-    *o = copy_run(*o, *from, (size_t)(q + 1 - *from), end);
-    *(*o)++ = '"';
-    *from = q + 1;
-}
-
-/* An integer as jansson writes it: no fraction or exponent (reals are left to jansson), no
- * leading zero, no "-0", at most MAX_DIGITS digits. Returns the end of it, or NULL. */
-static inline const unsigned char *number_end(const unsigned char *start)
-{
-    const unsigned char *p = start;
-    if (*p == '-')
-        p++;
-    const unsigned char *digits = p;
-    if (*p == '0') {
-        p++;
-        if (p - start == 2)
-            return NULL; /* "-0": jansson writes 0 */
-    } else {
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (p == digits || p - digits > MAX_DIGITS || *p == '.' || *p == 'e' || *p == 'E' ||
-        (*p >= '0' && *p <= '9'))
-        return NULL;
-    return p;
-}
-
-/* 1 when key a sorts strictly before key b, bytewise (jansson's JSON_SORT_KEYS order). Both are
- * in the text, a before b. Keys are short: under 16 bytes one block compare finds the first
- * difference; a loop beats a call to memcmp for the others. */
-static inline int key_before(const unsigned char *a, size_t alen, const unsigned char *b,
-                             size_t blen, const unsigned char *end)
-{
-    size_t n = alen < blen ? alen : blen;
-#ifdef __SSE2__
-    if (n < 16 && end - b >= 16) {
-        unsigned same = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(load16(a), load16(b)));
-        unsigned i = (unsigned)__builtin_ctz(~same); /* bit 16 and up are set: at most 16 */
-        if (i < n)
-            return a[i] < b[i];
-        return alen < blen;
-    }
-#endif
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return a[i] < b[i];
-    return alen < blen;
-}
-
-/* An object or array the walk is inside, kept while it walks a value nested in it. */
-typedef struct level {
-    unsigned char close;      /* '}' or ']'; 0 outside any */
-    const unsigned char *key; /* an object's last key so far (NULL: none yet) */
-    size_t key_len;
-} level;
-
-/*
- * Any value at s->p, in the form jansson's compact, sorted dump would write it: no whitespace,
- * integers only, object keys without escapes and in strictly increasing byte order (no
- * duplicates). s->p ends after it. On the way its bytes are written at s->o with every quote
- * doubled (RFC 4180); s->o ends after them (at most 2x the value's bytes, and block stores may
- * run 16 bytes further). 0, or -1 to give up.
- *
- * One loop, no recursion: `stack` holds the objects and arrays the walk is inside. Each turn
- * reads one member or element: an object's key and colon, then the value; a value that opens
- * an object or array is entered, the next turn reads its first member or element.
- */
-static int walk_value(scanner *s)
-{
-    level stack[MAX_DEPTH];  /* the containers around the current one */
-    level in = {0, NULL, 0}; /* the current one */
-    int depth = 0, esc;
-    const unsigned char *p = s->p, *end = s->end, *from = p, *close;
-    char *o = s->o;
-    for (;;) {
-        if (in.close == '}') {
-            close = *p == '"' ? string_close(p, end, &esc) : NULL;
-            if (close == NULL || esc || close[1] != ':')
-                return -1;
-            size_t len = (size_t)(close - p - 1);
-            if (in.key != NULL && !key_before(in.key, in.key_len, p + 1, len, end))
-                return -1;
-            in.key = p + 1;
-            in.key_len = len;
-            double_quote(&o, &from, p, end);
-            double_quote(&o, &from, close, end);
-            p = close + 2;
-        }
-        switch (*p) {
-        case '"':
-            close = string_close(p, end, &esc);
-            if (close == NULL)
-                return -1;
-            double_quote(&o, &from, p, end);
-            /* inside the string a quote byte is always an escaped one (\") */
-            for (const unsigned char *q = p + 1; esc && q < close; q++)
-                if (*q == '"')
-                    double_quote(&o, &from, q, end);
-            double_quote(&o, &from, close, end);
-            p = close + 1;
-            break;
-        case '{':
-        case '[': {
-            unsigned char closing = *p == '{' ? '}' : ']';
-            if (p[1] == closing) {
-                p += 2; /* empty */
-                break;
-            }
-            if (depth == MAX_DEPTH)
-                return -1; /* deeper values go the jansson way */
-            stack[depth++] = in;
-            in = (level){closing, NULL, 0};
-            p++;
-            continue;
-        }
-        case 'n':
-            if (end - p < 4 || memcmp(p, "null", 4) != 0)
-                return -1;
-            p += 4;
-            break;
-        case 't':
-            if (end - p < 4 || memcmp(p, "true", 4) != 0)
-                return -1;
-            p += 4;
-            break;
-        case 'f':
-            if (end - p < 5 || memcmp(p, "false", 5) != 0)
-                return -1;
-            p += 5;
-            break;
-        default:
-            p = number_end(p);
-            if (p == NULL)
-                return -1;
-            break;
-        }
-        /* after a value: a comma and the next member or element (the usual case), or the ends
-         * of the objects and arrays that end here, then a comma or the end of the walk */
-        if (*p == ',' && in.close != 0) {
-            p++;
-            continue;
-        }
-        while (in.close != 0 && *p == in.close) {
-            p++;
-            in = stack[--depth];
-        }
-        if (in.close == 0)
-            break;
-        if (*p != ',')
-            return -1;
-        p++;
-    }
-    s->o = copy_run(o, from, (size_t)(p - from), end); /* after the last quote */
-    s->p = p;
-    return 0;
-}
-
-/* A value that is not a cell: checked (so that the row goes the jansson way whenever jansson
- * would see something else), and its copy at s->o left there to be overwritten. */
-static int skip_value(scanner *s)
-{
-    char *o = s->o;
-    int rc = walk_value(s);
-    s->o = o;
-    return rc;
-}
-
-/* A top-level member that is a string cell: the string, or (any other value) an empty cell, as
- * json_string_value gives NULL for it. A repeated key counts once, the last (as in jansson). */
-static int scan_string_cell(scanner *s, cell *c)
-{
-    const unsigned char *start = s->p;
-    c->set = 0;
-    if (*start != '"')
-        return skip_value(s);
-    int esc;
-    if (scan_string(s, &esc) != 0)
-        return -1;
-    *c = (cell){.s = start + 1,
-                .n = (size_t)(s->p - 1 - start - 1),
-                .kind = CELL_JSON,
-                .set = 1,
-                .readable = s->end};
-    return 0;
-}
-
-/* before/after: the value's own bytes (what json_dumps gives back), empty when null, written
- * with quotes doubled at s->o as they are checked; s->o moves past them. */
-static int scan_raw_cell(scanner *s, cell *c)
-{
-    const unsigned char *start = s->p;
-    char *o = s->o;
-    if (walk_value(s) != 0)
-        return -1;
-    size_t n = (size_t)(s->p - start);
-    c->set = !(n == 4 && memcmp(start, "null", 4) == 0);
-    c->s = (const unsigned char *)o;
-    c->n = (size_t)(s->o - o);
-    c->kind = CELL_DOUBLED;
-    /* JSON text has no raw CR or LF: quoted for a quote (then some were doubled) or a comma */
-    c->quoted = c->n != n || memchr(start, ',', n) != NULL;
-    c->guard = start[0] == '-'; /* the only formula start a JSON value can have */
-    return 0;
-}
-
-/* Is the key (k, n bytes) the literal `name`? (sizeof: no strlen per key and event) */
-#define key_is(k, n, name) ((n) == sizeof(name) - 1 && memcmp((k), (name), sizeof(name) - 1) == 0)
-
-/* The column index of a top-level key (see audit_csv.h), -1 when it is not a column. */
+/* The columns (see audit_csv.h), and the actor object that holds three of them. */
 enum {
     COL_SEQ,
     COL_AT,
@@ -543,15 +334,26 @@ enum {
     COL_BEFORE,
     COL_AFTER,
     COL_PREV,
-    COL_HASH
+    COL_HASH,
+    COL_ACTOR = NCOLS
 };
 
-static int top_column(const unsigned char *k, size_t n)
+/* Is the key (k, n bytes) the literal `name`? (sizeof: no strlen per key and event) */
+#define key_is(k, n, name) ((n) == sizeof(name) - 1 && memcmp((k), (name), sizeof(name) - 1) == 0)
+
+/* The column of a key of the event (actor: of the actor object), -1 when it is none. */
+static int key_column(const unsigned char *k, size_t n, int actor)
 {
+    if (actor)
+        return key_is(k, n, "sub")    ? COL_SUB
+               : key_is(k, n, "name") ? COL_NAME
+               : key_is(k, n, "role") ? COL_ROLE
+                                      : -1;
     switch (k[0]) {
     case 'a':
         return key_is(k, n, "at")       ? COL_AT
                : key_is(k, n, "action") ? COL_ACTION
+               : key_is(k, n, "actor")  ? COL_ACTOR
                : key_is(k, n, "after")  ? COL_AFTER
                                         : -1;
     case 'b':
@@ -571,90 +373,25 @@ static int top_column(const unsigned char *k, size_t n)
     }
 }
 
-/* The actor object: sub, name, role. Any other value leaves the three cells empty. */
-static int scan_actor(scanner *s, cell cells[])
+static inline int hex_digit(unsigned char c)
 {
-    cells[COL_SUB].set = cells[COL_NAME].set = cells[COL_ROLE].set = 0;
-    if (*s->p != '{')
-        return skip_value(s);
-    s->p++;
-    if (*s->p == '}') {
-        s->p++;
-        return 0;
-    }
-    for (;;) {
-        int esc;
-        const unsigned char *key = s->p + 1;
-        if (*s->p != '"' || scan_string(s, &esc) != 0 || esc || *s->p != ':')
-            return -1;
-        size_t len = (size_t)(s->p - 1 - key);
-        s->p++;
-        int col = key_is(key, len, "sub")    ? COL_SUB
-                  : key_is(key, len, "name") ? COL_NAME
-                  : key_is(key, len, "role") ? COL_ROLE
-                                             : -1;
-        if ((col >= 0 ? scan_string_cell(s, &cells[col]) : skip_value(s)) != 0)
-            return -1;
-        if (*s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (*s->p != '}')
-            return -1;
-        s->p++;
-        return 0;
-    }
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
-/* The whole event: one object, nothing after it. Fills the cells it finds; before/after are
- * written at *scratch (see scan_raw_cell). */
-static int scan_event(const store_audit_row *row, cell cells[], char *scratch)
+/* The byte of the escape at p (just past the backslash), and how many bytes it takes (*len).
+ * Decoded: \" \\ \/ \b \f \n \r \t, and \u00XX below 0x80 (how canonical text writes control
+ * characters); anything else gives -1. */
+static int unescape(const unsigned char *p, int *len)
 {
-    scanner s = {(const unsigned char *)row->event, (const unsigned char *)row->event + row->len,
-                 scratch};
-    if (*s.p != '{')
-        return -1;
-    s.p++;
-    if (*s.p == '}') {
-        s.p++;
-        return s.p == s.end ? 0 : -1;
-    }
-    for (;;) {
-        int esc, rc;
-        const unsigned char *key = s.p + 1;
-        if (*s.p != '"' || scan_string(&s, &esc) != 0 || esc || *s.p != ':')
-            return -1;
-        size_t len = (size_t)(s.p - 1 - key);
-        s.p++;
-        if (key_is(key, len, "actor")) {
-            rc = scan_actor(&s, cells);
-        } else {
-            int col = top_column(key, len);
-            if (col == COL_BEFORE || col == COL_AFTER)
-                rc = scan_raw_cell(&s, &cells[col]);
-            else if (col >= 0)
-                rc = scan_string_cell(&s, &cells[col]);
-            else
-                rc = skip_value(&s);
-        }
-        if (rc != 0)
-            return -1;
-        if (*s.p == ',') {
-            s.p++;
-            continue;
-        }
-        if (*s.p != '}')
-            return -1;
-        s.p++;
-        return s.p == s.end ? 0 : -1;
-    }
-}
-
-/* ---- writing the row ------------------------------------------------------------------------ */
-
-static char unescape(unsigned char c)
-{
-    switch (c) {
+    *len = 1;
+    switch (*p) {
+    case '"':
+    case '\\':
+    case '/':
+        return *p;
     case 'b':
         return '\b';
     case 'f':
@@ -665,63 +402,271 @@ static char unescape(unsigned char c)
         return '\r';
     case 't':
         return '\t';
+    case 'u':
+        *len = 5;
+        if (p[1] != '0' || p[2] != '0' || hex_digit(p[3]) < 0 || hex_digit(p[3]) > 7 ||
+            hex_digit(p[4]) < 0)
+            return -1;
+        return hex_digit(p[3]) * 16 + hex_digit(p[4]);
     default:
-        return (char)c; /* \" and \\ */
+        return -1;
     }
 }
 
-static inline int formula_start(char c)
+/* The value (v up to v_end) of a column's member into its cell: before/after as their text,
+ * empty when null; the others when they are strings (any other value leaves the cell empty, as
+ * json_string_value gives NULL for it). 0, or -1 when a string has an escape that put_cell_slow
+ * does not decode. */
+static int set_cell(cell *c, int col, const unsigned char *v, const unsigned char *v_end,
+                    const unsigned char *end)
+{
+    size_t n = (size_t)(v_end - v);
+    if (col == COL_BEFORE || col == COL_AFTER) {
+        int null = n == 4 && memcmp(v, "null", 4) == 0;
+        *c = (cell){.s = v, .n = n, .kind = CELL_RAW, .set = !null, .readable = end};
+        return 0;
+    }
+    c->set = 0;
+    if (*v != '"')
+        return 0;
+    *c = (cell){.s = v + 1, .n = n - 2, .kind = CELL_JSON, .set = 1, .readable = end};
+    const unsigned char *q = memchr(c->s, '\\', c->n);
+    while (q != NULL) {
+        int len;
+        if (unescape(q + 1, &len) < 0)
+            return -1;
+        q += 1 + len;
+        q = memchr(q, '\\', (size_t)(c->s + c->n - q));
+    }
+    return 0;
+}
+
+/*
+ * The members of the object at p (the event; its actor when `actor`), into the cells of the
+ * columns they are. A repeated key counts once, the last (as in jansson). Returns just past the
+ * closing brace, or NULL when the text is not shaped as expected: the row goes the jansson way.
+ */
+static const unsigned char *scan_object(const unsigned char *p, const unsigned char *end,
+                                        cell cells[], int actor)
+{
+    if (*p != '{')
+        return NULL;
+    p++;
+    if (*p == '}')
+        return p + 1;
+    for (;;) {
+        int esc = 0;
+        const unsigned char *key = p + 1, *v = *p == '"' ? string_end(p, end, &esc) : NULL;
+        if (v == NULL || esc || *v != ':')
+            return NULL; /* escaped keys: jansson would match "n\u006fte" with "note" */
+        int col = key_column(key, (size_t)(v - 1 - key), actor);
+        v++;
+        if (col == COL_ACTOR) {
+            cells[COL_SUB].set = cells[COL_NAME].set = cells[COL_ROLE].set = 0;
+            p = *v == '{' ? scan_object(v, end, cells, 1) : value_end(v, end);
+        } else {
+            p = value_end(v, end);
+            if (p != NULL && col >= 0 && set_cell(&cells[col], col, v, p, end) != 0)
+                return NULL;
+        }
+        if (p == NULL)
+            return NULL;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        return *p == '}' ? p + 1 : NULL;
+    }
+}
+
+/* ---- writing the row ------------------------------------------------------------------------ */
+
+static inline int formula_start(unsigned char c)
 {
     return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
 }
 
 /* Bytes that need a look while a cell is copied: quotes (doubled, and the cell is quoted),
  * commas and line breaks (the cell is quoted), backslashes (escapes, in JSON strings). */
-static const unsigned char cell_special[256] = {
-    ['"'] = 1, [','] = 1, ['\r'] = 1, ['\n'] = 1, ['\\'] = 1,
-};
+static inline unsigned cell_mask(const unsigned char *p)
+{
+    block v = block_at(p);
+    return bytes_eq(v, '"') | bytes_eq(v, ',') | bytes_eq(v, '\\') | bytes_eq(v, '\r') |
+           bytes_eq(v, '\n');
+}
 
-/* 1 when the n bytes at p have one of the cell_special bytes; blocks may be read before
- * `readable`. A cell of 16 bytes or more is looked at in blocks, the last one ending at its
- * end (it may look at some bytes twice); a shorter one in one block cut to n when readable. */
+static inline int cell_special(unsigned char c)
+{
+    return c == '"' || c == ',' || c == '\r' || c == '\n' || c == '\\';
+}
+
+/* 1 when the n bytes at p have a cell_special byte; blocks may be read before `readable`. A cell
+ * of 16 bytes or more is looked at in blocks, the last one ending at its end (it may look at
+ * some bytes twice); a shorter one in one block cut to n when readable. */
 static inline int needs_work(const unsigned char *p, size_t n, const unsigned char *readable)
 {
     const unsigned char *end = p + n;
-    if (HAVE_BLOCKS && n >= 16) {
+    if (n >= 16) {
         for (; end - p > 16; p += 16)
             if (cell_mask(p) != 0)
                 return 1;
         return cell_mask(end - 16) != 0;
     }
-    if (HAVE_BLOCKS && readable - p >= 16)
+    if (readable - p >= 16)
         return (cell_mask(p) & ((1u << n) - 1)) != 0;
     for (; p < end; p++)
-        if (cell_special[*p])
+        if (cell_special(*p))
             return 1;
     return 0;
 }
 
+/* n bytes from `from` to o, returning the new end: 16 at a time while 16 are readable before
+ * `readable`. A block store may run up to 16 bytes past the n bytes, into room the caller
+ * reserved; what is written next overwrites it. */
+static inline char *copy_run(char *o, const unsigned char *from, size_t n,
+                             const unsigned char *readable)
+{
+    if (readable - from >= (ptrdiff_t)n + 16) {
+        for (size_t i = 0; i < n; i += 16)
+            memcpy(o + i, from + i, 16);
+        return o + n;
+    }
+    memcpy(o, from, n);
+    return o + n;
+}
+
 /*
- * A cell with quotes, commas, line breaks or escapes, at o (room reserved by the caller), exactly
- * as csv_cell writes the same text: quoted when it holds , " CR or LF, with the formula guard.
- * The opening quote is written first and taken back when the cell needs none. Returns the new end.
+ * Doubling the quotes of before/after, 16 bytes at a time. Each half of a block (8 bytes) is
+ * spread out by one byte shuffle (SSSE3 pshufb), whose control comes from a table indexed by the
+ * half's quote bits: byte i is taken once, twice when it is a quote. No branch depends on where
+ * the quotes are (a loop over them mispredicted about once a block). SSSE3 is checked for at
+ * startup (all x86-64 CPUs since 2006 have it, but not the baseline the build targets); without
+ * it, and off x86, the quotes are doubled a byte at a time.
+ */
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <tmmintrin.h>
+#define HAVE_SHUFFLE 1
+
+static unsigned char spread_control[256][16]; /* [quote bits of 8 bytes] -> pshufb control */
+static unsigned char spread_len[256];         /* -> bytes it gives: 8 + the quotes */
+static int have_ssse3;
+
+__attribute__((constructor)) static void spread_init(void)
+{
+    for (int m = 0; m < 256; m++) {
+        int n = 0;
+        for (int i = 0; i < 8; i++) {
+            spread_control[m][n++] = (unsigned char)i;
+            if (m & (1 << i))
+                spread_control[m][n++] = (unsigned char)i;
+        }
+        spread_len[m] = (unsigned char)n;
+        for (; n < 16; n++)
+            spread_control[m][n] = 0x80; /* a zero byte, overwritten by what comes next */
+    }
+    __builtin_cpu_init();
+    have_ssse3 = __builtin_cpu_supports("ssse3");
+}
+
+/* The 16 bytes v (quote bits m) at o with their quotes doubled; returns o + 16 + the quotes.
+ * Writes up to 32 bytes. */
+__attribute__((target("ssse3"))) static inline char *spread_block(char *o, __m128i v, unsigned m)
+{
+    unsigned lo = m & 0xff, hi = m >> 8;
+    __m128i c = _mm_loadu_si128((const __m128i *)spread_control[lo]);
+    _mm_storeu_si128((__m128i *)o, _mm_shuffle_epi8(v, c));
+    o += spread_len[lo];
+    c = _mm_loadu_si128((const __m128i *)spread_control[hi]);
+    _mm_storeu_si128((__m128i *)o, _mm_shuffle_epi8(_mm_srli_si128(v, 8), c));
+    return o + spread_len[hi];
+}
+
+/* put_doubled with shuffles; the last partial block is read as a whole one when `readable`
+ * allows (its bytes past `end` are written past the result, to be overwritten). */
+__attribute__((target("ssse3"))) static char *put_doubled_shuffle(char *o, const unsigned char *p,
+                                                                  const unsigned char *end,
+                                                                  const unsigned char *readable)
+{
+    for (; end - p >= 16; p += 16) {
+        block v = block_at(p);
+        o = spread_block(o, v, bytes_eq(v, '"'));
+    }
+    if (p < end && readable - p >= 16) {
+        unsigned n = (unsigned)(end - p);
+        block v = block_at(p);
+        unsigned m = bytes_eq(v, '"') & ((1u << n) - 1);
+        char *full = spread_block(o, v, m); /* o + 16 + the quotes among the n bytes */
+        return full - (16 - n);
+    }
+    for (; p < end; p++) {
+        *o++ = (char)*p;
+        if (*p == '"')
+            *o++ = '"';
+    }
+    return o;
+}
+#endif
+
+/* The bytes from p to end at o with every quote doubled; returns the new end. Blocks may be read
+ * before `readable`; up to 32 bytes past the end may be written (room reserved by the caller). */
+static char *put_doubled(char *o, const unsigned char *p, const unsigned char *end,
+                         const unsigned char *readable)
+{
+#ifdef HAVE_SHUFFLE
+    if (have_ssse3)
+        return put_doubled_shuffle(o, p, end, readable);
+#endif
+    (void)readable;
+    for (; p < end; p++) {
+        *o++ = (char)*p;
+        if (*p == '"')
+            *o++ = '"';
+    }
+    return o;
+}
+
+/* before/after: their text with quotes doubled, quoted when it has a quote, a comma or a line
+ * break, with the formula guard. The opening quote is written first and taken back when the
+ * cell needs none. Returns the new end. */
+static char *put_raw_cell(char *o, const cell *c)
+{
+    char *start = o;
+    *o++ = '"';
+    if (formula_start(c->s[0]))
+        *o++ = '\'';
+    char *body = o;
+    o = put_doubled(o, c->s, c->s + c->n, c->readable);
+    if ((size_t)(o - body) != c->n || needs_work(c->s, c->n, c->readable)) {
+        *o++ = '"';
+    } else {
+        memmove(start, start + 1, (size_t)(o - start - 1));
+        o--;
+    }
+    return o;
+}
+
+/*
+ * A string cell with quotes, commas, line breaks or escapes, at o (room reserved by the caller),
+ * exactly as csv_cell writes the same text: quoted when it holds , " CR or LF, with the formula
+ * guard. The opening quote is written first and taken back when the cell needs none. Returns
+ * the new end.
  */
 static char *put_cell_slow(char *o, const cell *c)
 {
     char *start = o;
     const unsigned char *p = c->s, *end = c->s + c->n;
-    int json = c->kind == CELL_JSON, quote = 0;
+    int json = c->kind == CELL_JSON, quote = 0, len;
     *o++ = '"';
-    char first = (char)p[0];
-    if (json && first == '\\')
-        first = unescape(p[1]);
-    if (formula_start(first))
+    int first = json && p[0] == '\\' ? unescape(p + 1, &len) : p[0];
+    if (formula_start((unsigned char)first))
         *o++ = '\'';
     while (p < end) {
         unsigned char ch = *p++;
-        if (cell_special[ch]) {
-            if (ch == '\\' && json)
-                ch = (unsigned char)unescape(*p++);
+        if (cell_special(ch)) {
+            if (ch == '\\' && json) {
+                ch = (unsigned char)unescape(p, &len); /* set_cell checked it */
+                p += len;
+            }
             if (ch == '"') {
                 *o++ = '"';
                 quote = 1;
@@ -745,21 +690,14 @@ static char *put_cell(char *o, const cell *c, int last)
 {
     if (!c->set || c->n == 0) {
         /* empty */
-    } else if (c->kind == CELL_DOUBLED) {
-        if (c->quoted)
-            *o++ = '"';
-        if (c->guard)
-            *o++ = '\'';
-        memcpy(o, c->s, c->n);
-        o += c->n;
-        if (c->quoted)
-            *o++ = '"';
+    } else if (c->kind == CELL_RAW) {
+        o = put_raw_cell(o, c);
     } else if (needs_work(c->s, c->n, c->readable)) {
         o = put_cell_slow(o, c);
     } else {
         /* the usual cell: its bytes, after the guard (no escapes: the first byte is the first
          * character) */
-        if (formula_start((char)c->s[0]))
+        if (formula_start(c->s[0]))
             *o++ = '\'';
         o = copy_run(o, c->s, c->n, c->readable);
     }
@@ -809,12 +747,15 @@ unsigned long audit_csv_fallbacks(void)
 
 int audit_csv_row(fd_buf *b, const store_audit_row *row)
 {
-    if (row->event == NULL) {
+    cell cells[NCOLS];
+    /* the scan fills the cells it finds; put_cell reads no more of the others */
+    for (int i = 0; i < NCOLS; i++)
+        cells[i].set = 0;
+    const unsigned char *text = (const unsigned char *)row->event;
+    if (text == NULL || scan_object(text, text + row->len, cells, 0) != text + row->len) {
         fallbacks++;
         return audit_csv_row_tree(b, row);
     }
-    cell cells[NCOLS];
-    memset(cells, 0, sizeof cells);
     char seq[24] = ""; /* zeroed: a block load reads past the digits */
     cells[COL_SEQ] = (cell){.s = (const unsigned char *)seq,
                             .n = format_seq(seq, (long long)row->seq),
@@ -824,21 +765,13 @@ int audit_csv_row(fd_buf *b, const store_audit_row *row)
     cells[COL_PREV] = text_cell(row->prev_hash);
     cells[COL_HASH] = text_cell(row->hash);
 
-    /* The row goes at the end of b; before/after are written first, while the event is
-     * checked, into scratch room after the row's room, and copied into the row at the end.
-     * A cell grows at most to twice its text (doubled quotes) plus quotes, guard and separator;
-     * the event's cells are disjoint parts of its text; 16-byte block stores may run 16 bytes
-     * past a copy. */
-    size_t row_room =
-        2 * (row->len + sizeof seq + cells[COL_PREV].n + cells[COL_HASH].n) + 4 * NCOLS + 2 + 16;
-    size_t scratch_room = 2 * row->len + 16;
-    if (fd_buf_reserve(b, row_room + scratch_room) != 0)
+    /* A cell grows at most to twice its text (doubled quotes) plus quotes, guard and separator;
+     * the event's cells are disjoint parts of its text; block copies may run 32 bytes past. */
+    size_t room =
+        2 * (row->len + sizeof seq + cells[COL_PREV].n + cells[COL_HASH].n) + 4 * NCOLS + 2 + 32;
+    if (fd_buf_reserve(b, room) != 0)
         return -1;
     char *o = b->data + b->len;
-    if (scan_event(row, cells, o + row_room) != 0) {
-        fallbacks++;
-        return audit_csv_row_tree(b, row);
-    }
     for (int i = 0; i < NCOLS; i++)
         o = put_cell(o, &cells[i], i == NCOLS - 1);
     b->len = (size_t)(o - b->data);

@@ -16,12 +16,15 @@
 #include "store_internal.h"
 
 /*
- * Append the row of `row` to `b`. The stored event text is canonical (compact JSON, keys sorted,
- * as audit_append writes it), so the cells are sliced out of it by a small scanner, without
- * building a tree; an event the scanner does not vouch for (anything unusual: whitespace, \u
- * escapes, real numbers, unsorted keys, ...) goes through audit_csv_row_tree instead, so the
- * output is always exactly that function's. row->event must have a NUL at row->event[len] (SQLite
- * text does). Returns 0, or -1 when the event is not JSON or memory runs out (as the reference).
+ * Append the row of `row` to `b`. The stored event text is trusted to be canonical (compact
+ * JSON, keys sorted, as audit_append writes it), so the cells are sliced out of it by a scanner
+ * that follows only its strings and brackets, without building a tree; for canonical text the
+ * row is byte for byte audit_csv_row_tree's. A text the scanner cannot follow (not an object,
+ * whitespace between top-level tokens, cut short, a \u escape above \u007f in a string cell, ...)
+ * goes through audit_csv_row_tree instead. A well-formed but non-canonical text (a row written
+ * behind flightdeck's back) is exported as stored; the CSV is well-formed whatever the bytes.
+ * row->event must have a NUL at row->event[len] (SQLite text does). Returns 0, or -1 when memory
+ * runs out or the jansson path refuses the event.
  */
 int audit_csv_row(fd_buf *b, const store_audit_row *row);
 
