@@ -440,6 +440,26 @@ static const char *json_type_name(const json_t *v)
     }
 }
 
+/* 1 when v nests arrays and objects more than `left` levels deep. */
+static int too_deep(const json_t *v, int left)
+{
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    if (left == 0)
+        return 1;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (too_deep(json_array_get(v, i), left - 1))
+                return 1;
+        return 0;
+    }
+    for (void *it = json_object_iter((json_t *)v); it != NULL;
+         it = json_object_iter_next((json_t *)v, it))
+        if (too_deep(json_object_iter_value(it), left - 1))
+            return 1;
+    return 0;
+}
+
 int api_body_object(api_call *c, const check_field *fields, int empty_ok, json_t **out)
 {
     h2o_iovec_t body = c->req->entity;
@@ -483,6 +503,16 @@ int api_body_object(api_call *c, const check_field *fields, int empty_ok, json_t
     if (!json_is_object(doc)) {
         fd_fail(p, FD_E_BAD_REQUEST, NULL, "The body must be a JSON object, not %s.",
                 json_type_name(doc));
+        json_decref(doc);
+        api_reply_error(c, FD_E_BAD_REQUEST, p);
+        return -1;
+    }
+    /* Nothing flightdeck takes nests anywhere near this; a body that does is an attack on the
+     * recursive code that stores, hashes and renders what it was given. */
+    if (too_deep(doc, API_BODY_MAX_DEPTH)) {
+        fd_fail(p, FD_E_BAD_REQUEST, NULL,
+                "The body nests arrays and objects more than %d levels deep.",
+                API_BODY_MAX_DEPTH);
         json_decref(doc);
         api_reply_error(c, FD_E_BAD_REQUEST, p);
         return -1;

@@ -15,6 +15,7 @@
 #include "core/error.h"
 
 #define API_BODY_MAX (1024 * 1024) /* 1 MiB: larger bodies are 413 */
+#define API_BODY_MAX_DEPTH 64       /* arrays and objects nested deeper are 400 */
 
 /* The HTTP status for an error: 400, 401, 403, 404, 409, 412, 413, 422, 429, 500, 503. */
 int api_http_status(fd_err e);

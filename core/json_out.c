@@ -7,7 +7,8 @@
 
 #include "check.h"
 
-#define STACK_KEYS 32 /* objects with more members sort a heap array */
+#define STACK_KEYS 32  /* objects with more members sort a heap array */
+#define STACK_DEPTH 64 /* and so do objects nested deeper than this */
 
 /* One member of an object being written in key order. */
 typedef struct member {
@@ -163,25 +164,14 @@ static int put_member(fd_buf *b, const member *m, int first, int flags, int dept
     return put_value(b, m->value, flags, depth + 1);
 }
 
-static int put_object(fd_buf *b, const json_t *v, int flags, int depth)
+/* Members in byte order. Its own function, kept out of line, so that the array of members is
+ * on the stack of sorted objects only, and only near the top: a tree nested hundreds of levels
+ * deep must not take hundreds of those arrays of stack (deeper objects sort on the heap). */
+static __attribute__((noinline)) int put_members_sorted(fd_buf *b, const json_t *v, size_t n,
+                                                        int flags, int depth)
 {
-    size_t n = json_object_size(v);
-    if (put(b, "{", 1) != 0)
-        return -1;
-    if (!(flags & JSON_OUT_SORT)) { /* insertion order, as jansson iterates and dumps */
-        int first = 1;
-        for (void *it = json_object_iter((json_t *)v); it != NULL;
-             it = json_object_iter_next((json_t *)v, it)) {
-            member m = {json_object_iter_key(it), json_object_iter_key_len(it),
-                        json_object_iter_value(it)};
-            if (put_member(b, &m, first, flags, depth) != 0)
-                return -1;
-            first = 0;
-        }
-        return put(b, "}", 1);
-    }
     member stack[STACK_KEYS];
-    member *m = n <= STACK_KEYS ? stack : malloc(n * sizeof *m);
+    member *m = n <= STACK_KEYS && depth < STACK_DEPTH ? stack : malloc((n ? n : 1) * sizeof *m);
     if (m == NULL)
         return -1;
     size_t i = 0;
@@ -195,7 +185,28 @@ static int put_object(fd_buf *b, const json_t *v, int flags, int depth)
         rc = put_member(b, &m[k], k == 0, flags, depth);
     if (m != stack)
         free(m);
-    return rc != 0 ? -1 : put(b, "}", 1);
+    return rc;
+}
+
+static int put_object(fd_buf *b, const json_t *v, int flags, int depth)
+{
+    if (put(b, "{", 1) != 0)
+        return -1;
+    if (flags & JSON_OUT_SORT) {
+        if (put_members_sorted(b, v, json_object_size(v), flags, depth) != 0)
+            return -1;
+        return put(b, "}", 1);
+    }
+    int first = 1; /* insertion order, as jansson iterates and dumps */
+    for (void *it = json_object_iter((json_t *)v); it != NULL;
+         it = json_object_iter_next((json_t *)v, it)) {
+        member m = {json_object_iter_key(it), json_object_iter_key_len(it),
+                    json_object_iter_value(it)};
+        if (put_member(b, &m, first, flags, depth) != 0)
+            return -1;
+        first = 0;
+    }
+    return put(b, "}", 1);
 }
 
 static int put_array(fd_buf *b, const json_t *v, int flags, int depth)

@@ -11,9 +11,10 @@
  * (tests/unit/test_json_out.c compares the two on generated trees), so hashes computed over its
  * output agree with anyone recomputing them with jansson.
  *
- * Differences that never show in output: cycles are not detected by a parent table but cut by a
- * depth limit (a tree deeper than JSON_OUT_MAX_DEPTH fails, as jansson fails on a cycle); reals
- * are handed to jansson itself (rare: nothing flightdeck stores has them).
+ * Differences: cycles are not detected by a parent table but cut by a depth limit (a tree deeper
+ * than JSON_OUT_MAX_DEPTH fails, as jansson fails on a cycle; jansson's parser refuses anything
+ * that deep, and request bodies stop at 64 levels, api/reply.h); reals are handed to jansson
+ * itself (rare: nothing flightdeck stores has them).
  */
 #ifndef FD_JSON_OUT_H
 #define FD_JSON_OUT_H
@@ -24,7 +25,7 @@
 
 #define JSON_OUT_SORT 1        /* object keys in byte order (JSON_SORT_KEYS) */
 #define JSON_OUT_NO_REALS 2    /* fail on a real: the audit log keeps none (audit.c) */
-#define JSON_OUT_MAX_DEPTH 256 /* nesting past this fails (a cycle, or a hostile document) */
+#define JSON_OUT_MAX_DEPTH 2048 /* jansson's parser limit: what it can read, this writes */
 
 /* Append `v` to `b` as compact JSON. Returns 0, or -1 when a string is not UTF-8, the tree is
  * too deep or memory runs out; `b` then holds what it held before (b->len restored). */
@@ -34,8 +35,9 @@ int json_out_append(fd_buf *b, const json_t *v, int flags);
  * when they are not UTF-8 or memory runs out (`b` then holds what it held before). */
 int json_out_string(fd_buf *b, const char *s, size_t len);
 
-/* `v` as a malloc'd NUL-terminated string (the caller frees it), or NULL as above. The drop-in
- * for json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY [| JSON_SORT_KEYS]). */
+/* `v` as a malloc'd NUL-terminated string (the caller frees it), or NULL as above: what
+ * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY [| JSON_SORT_KEYS]) returns, for trees up to
+ * JSON_OUT_MAX_DEPTH deep. */
 char *json_out_dumps(const json_t *v, int flags);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +149,31 @@ static void edge_cases_match_jansson(void **state)
     json_decref(v);
 }
 
+/* Whatever jansson can parse (it stops at 2048 levels), json_out writes as jansson does. */
+static void deep_trees_match_jansson(void **state)
+{
+    (void)state;
+    static const int depths[] = {1, 63, 64, 65, 300, 1000, 2000};
+    for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
+        for (int obj = 0; obj < 2; obj++) {
+            size_t n = (size_t)depths[d];
+            char *text = malloc(n * 6 + 8), *p = text;
+            for (size_t i = 0; i < n; i++)
+                p += sprintf(p, obj ? "{\"k\":" : "[");
+            p += sprintf(p, "1");
+            for (size_t i = 0; i < n; i++)
+                *p++ = obj ? '}' : ']';
+            *p = '\0';
+            json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+            assert_non_null(v);
+            assert_same(v, 1);
+            assert_same(v, 0);
+            json_decref(v);
+            free(text);
+        }
+    }
+}
+
 static void invalid_utf8_fails_and_leaves_buffer(void **state)
 {
     (void)state;
@@ -186,6 +212,7 @@ int main(void)
         cmocka_unit_test(random_trees_match_jansson),
         cmocka_unit_test(audit_event_matches_jansson),
         cmocka_unit_test(edge_cases_match_jansson),
+        cmocka_unit_test(deep_trees_match_jansson),
         cmocka_unit_test(invalid_utf8_fails_and_leaves_buffer),
         cmocka_unit_test(cycle_fails),
     };

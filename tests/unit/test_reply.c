@@ -372,6 +372,39 @@ static void test_body_malformed_names_position(void **state)
     fake_free(fc);
 }
 
+/* The recursive code behind a body (checks, audit, rendering) is not handed a deep tree: 64
+ * levels of nesting pass (the field is CHECK_ANY), 65 are a 400 that says why. */
+static void test_body_nesting_is_capped(void **state)
+{
+    (void)state;
+    for (int depth = API_BODY_MAX_DEPTH; depth <= API_BODY_MAX_DEPTH + 1; depth++) {
+        char body[512];
+        int n = snprintf(body, sizeof body, "{\"x\":");
+        for (int i = 1; i < depth; i++) /* the body object itself is the first level */
+            body[n++] = '[';
+        for (int i = 1; i < depth; i++)
+            body[n++] = ']';
+        n += snprintf(body + n, sizeof body - (size_t)n, "}");
+        json_t *obj = NULL;
+        api_call c;
+        fake_conn *fc = call_new(&c, "POST", "/api/x", NULL);
+        fc->req.entity = h2o_strdup(&fc->req.pool, body, (size_t)n);
+        int rc = api_body_object(&c, NULL, 0, &obj); /* no field list: any member */
+        if (depth == API_BODY_MAX_DEPTH) {
+            assert_int_equal(rc, 0);
+            json_decref(obj);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_null(obj);
+            assert_int_equal(fc->req.res.status, 400);
+            json_t *p = body_json(fc);
+            assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "64 levels"));
+            json_decref(p);
+        }
+        fake_free(fc);
+    }
+}
+
 static void test_body_not_object_duplicate_unknown_wrong_type(void **state)
 {
     (void)state;
@@ -557,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_body_accepts_object),
         cmocka_unit_test(test_body_empty),
         cmocka_unit_test(test_body_malformed_names_position),
+        cmocka_unit_test(test_body_nesting_is_capped),
         cmocka_unit_test(test_body_not_object_duplicate_unknown_wrong_type),
         cmocka_unit_test(test_body_too_large),
         cmocka_unit_test(test_query_decoding),
