@@ -13,7 +13,9 @@
 
 /* The open read snapshot that plain reads use now, or 0 when reads are not on one (no batch
  * mode, a unit or a writer's reads on the write connection, or SQLite dropped the transaction:
- * then each statement is its own snapshot and nothing may be kept). */
+ * then each statement is its own snapshot and nothing may be kept). Not a pure question: like
+ * any plain read, it opens the snapshot (BEGIN on the read connection) when none is open yet
+ * (store_batch_reads_committed). */
 static uint64_t open_snapshot(fd_store *st)
 {
     if (!store_batch_reads_committed(st) || !st->batch.read_tx ||

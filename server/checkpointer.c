@@ -40,8 +40,10 @@ static void *checkpointer_main(void *arg)
 
 int checkpointer_start(fd_store *st)
 {
+    pthread_mutex_lock(&K.mu); /* whoever calls checkpointer_wake sees these whole */
     K.st = st;
     K.want = K.stop = 0;
+    pthread_mutex_unlock(&K.mu);
     if (pthread_create(&K.thread, NULL, checkpointer_main, NULL) != 0) {
         fprintf(stderr, "flightdeck: cannot start the checkpointing thread\n");
         return -1;

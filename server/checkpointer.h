@@ -18,8 +18,10 @@
 /* Start the thread for `st` (borrowed until checkpointer_stop). 0, or -1 with a message. */
 int checkpointer_start(fd_store *st);
 
-/* The log has grown: checkpoint soon. Cheap; wakes the thread at most once per request. The
- * signature is store_batch_hooks.wal_grown's (arg unused). */
+/* The log has grown: checkpoint soon. Cheap. Called after every commit while the log holds
+ * STORE_CHECKPOINT_PAGES or more; calls that come while a checkpoint is asked for or running
+ * make one more checkpoint at most. The signature is store_batch_hooks.wal_grown's (arg
+ * unused). */
 void checkpointer_wake(void *arg);
 
 /* Stop and join the thread (a checkpoint under way finishes first). Before store_batch_disable,

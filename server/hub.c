@@ -36,7 +36,9 @@
  * stands aside. A stream whose last send h2o has completed and whose batch is all it has (the
  * live case: one new event) is written with one sendmsg of its own (stream_prepare, then
  * hub_stream_send); what the socket does not take, and everything else (the head, replays, the
- * end), goes through h2o. The bytes on the wire are the same either way. A flush prepares every
+ * end), goes through h2o. The body's bytes are the same either way (the head differs from
+ * before this framing only in order: transfer-encoding now comes before our
+ * X-Content-Type-Options, as we set it before h2o starts the response). A flush prepares every
  * stream first, then does the direct writes, on two threads when there are many (hub_fanout.c:
  * the kernel's part of a thousand loopback sends is most of a fan-out), then hands h2o the rest.
  *

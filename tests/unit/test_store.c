@@ -131,6 +131,64 @@ static void newer_database_is_refused(void **state)
     store_close(NULL); /* harmless */
 }
 
+/* 0006 rebuilds the steps table (its status CHECK without an IN list): a database made by the
+ * first five migrations, with a step whose every column is set, comes through it unchanged. */
+static void steps_survive_the_0006_rebuild(void **state)
+{
+    (void)state;
+    static const char *const cols =
+        "id, migration, stage, position, title, details, owner_team, command, link,"
+        " expected_minutes, critical, status, by_sub, by_name, at, note, version,"
+        " confirmed_by_sub, confirmed_by_name, confirmed_at, confirm_note, overdue_at,"
+        " switch_name, switch_position, verifies";
+    char path[128], sql[1024];
+    snprintf(path, sizeof path, "%s/v5.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sqlite3_exec(db, store_migration_sql(i), NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO teams (slug, name, created_at) VALUES ('sre', 'SRE', 1);"
+             "INSERT INTO migrations (id, title, owner_team, created_at) VALUES ('m', 'M', 'sre', 1);"
+             "INSERT INTO stages (migration, key, title, position) VALUES ('m', 'takeoff', 'T', 1);"
+             "INSERT INTO steps (%s) VALUES (7, 'm', 'takeoff', 1, 'title', 'details', 'sre', 'cmd',"
+             " 'https://x', 5, 1, 'awaiting_confirmation', 'a', 'A', 10, 'note', 3, 'b', 'B', 11,"
+             " 'cnote', 12, 'reads', 'dynamodb', 'row-counts');"
+             "PRAGMA user_version = 5;",
+             cols);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "SELECT %s FROM steps", cols);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    char before[1024] = "";
+    for (int c = 0; c < sqlite3_column_count(s); c++)
+        snprintf(before + strlen(before), sizeof before - strlen(before), "%s|",
+                 (const char *)sqlite3_column_text(s, c));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+
+    fd_store *st = NULL;
+    fd_problem p = {0};
+    assert_int_equal(store_open(path, &st, &p), FD_OK);
+    store_close(st);
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    char after[1024] = "";
+    for (int c = 0; c < sqlite3_column_count(s); c++)
+        snprintf(after + strlen(after), sizeof after - strlen(after), "%s|",
+                 (const char *)sqlite3_column_text(s, c));
+    sqlite3_finalize(s);
+    assert_string_equal(after, before);
+    /* the rule is the same: a status outside the five is still refused */
+    assert_int_not_equal(
+        sqlite3_exec(db, "UPDATE steps SET status = 'bogus' WHERE id = 7", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+}
+
 static void schema_file_matches_migrations(void **state)
 {
     (void)state;
@@ -213,6 +271,7 @@ int main(void)
         cmocka_unit_test(foreign_keys_are_enforced),
         cmocka_unit_test(file_database_uses_wal_and_reopens),
         cmocka_unit_test(newer_database_is_refused),
+        cmocka_unit_test(steps_survive_the_0006_rebuild),
         cmocka_unit_test(schema_file_matches_migrations),
         cmocka_unit_test(audit_rows_cannot_change),
         cmocka_unit_test(transactions_commit_and_roll_back),
