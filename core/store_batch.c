@@ -62,15 +62,17 @@ static void read_snapshot_end(fd_store *st)
 }
 
 /* SQLite's WAL hook, after every commit on the write connection: it replaces the automatic
- * checkpoint (sqlite3_wal_autocheckpoint is itself a WAL hook), and hands the work to the
- * server's checkpointing thread instead. */
+ * checkpoint (sqlite3_wal_autocheckpoint is itself a WAL hook). Past STORE_CHECKPOINT_PAGES the
+ * server's checkpointing thread copies the log beside the commits; past
+ * STORE_CHECKPOINT_RESTART_PAGES the commit checkpoints too, as SQLite's own hook does, so that
+ * the writer's next transaction can start the log over (see store_batch_hooks.wal_grown). */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
-    (void)db;
-    (void)name;
     fd_store *st = arg;
     if (pages >= STORE_CHECKPOINT_PAGES && st->batch.hooks.wal_grown != NULL)
         st->batch.hooks.wal_grown(st->batch.hooks.arg);
+    if (pages >= STORE_CHECKPOINT_RESTART_PAGES)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }
 

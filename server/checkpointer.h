@@ -5,8 +5,10 @@
  * copies the log into the database and syncs it, and every write waiting for the next batch
  * waits milliseconds longer (most of the durable ticks' p99 in bench/README.md). With group
  * commit on, the store tells us instead (store_batch_hooks.wal_grown, on the committing thread)
- * and this thread checkpoints passively on a connection of its own: commits never wait for it,
- * and it never waits for them.
+ * and this thread checkpoints passively on a connection of its own: commits do not wait for it,
+ * and it never waits for them. (Only a commit's own checkpoint lets the log start over, so the
+ * store still has a commit checkpoint past STORE_CHECKPOINT_RESTART_PAGES; by then this thread
+ * has copied nearly everything, and that checkpoint is short.)
  *
  * checkpointer_wake may be called from any thread; the others from the loop.
  */

@@ -619,6 +619,20 @@ static void test_checkpoints_run_beside_the_commits(void **state)
     /* no commit checkpointed on its own: the whole log was still there, and now it is copied */
     assert_true(log >= STORE_CHECKPOINT_PAGES);
     assert_int_equal(copied, log);
+    /* Under steady writes only a commit's own checkpoint lets the log start over: past
+     * STORE_CHECKPOINT_RESTART_PAGES a commit checkpoints itself, and the log stays bounded. */
+    int pages_per_commit = log / commits + 1;
+    int more = 3 * STORE_CHECKPOINT_RESTART_PAGES / pages_per_commit; /* three times over */
+    for (int i = 0; i < more; i++, commits++) {
+        fd_step_action act_now = commits % 2 == 0 ? FD_STEP_TICK : FD_STEP_UNTICK;
+        assert_int_equal(act(g, &g->f->alice, a, act_now, NULL), FD_OK);
+        assert_int_equal(commit_batch(g, NULL), FD_OK);
+    }
+    store_batch_read_end(g->f->st);
+    assert_int_equal(store_batch_checkpoint(g->f->st, &log, &copied), FD_OK);
+    if (log >= STORE_CHECKPOINT_RESTART_PAGES)
+        fail_msg("the log has %d pages after %d commits of ~%d pages: it never started over", log,
+                 commits, pages_per_commit);
     char buf[32];
     assert_string_equal(status_of(g, a, buf, sizeof buf), commits % 2 ? "done" : "pending");
     assert_chain_ok(g);
