@@ -1,5 +1,6 @@
 /*
- * http.h - the listener and the event loop: h2o 2.2.5 (evloop), one loop thread.
+ * http.h - the front door (http.c) and the event loop around it (serve.c): h2o 2.2.5
+ * (evloop), one loop thread.
  *
  * Every request gets an X-Request-Id (the client's own when it matches [A-Za-z0-9._-]{1,64}).
  * /api/... and the other routed paths go through the router, authentication and the api_call
@@ -19,6 +20,11 @@
 #include "server/config.h"
 
 #define HTTP_SHUTDOWN_MS 3000 /* longest wait for requests in flight after a signal */
+
+/* Fill `conf` (h2o_config_init included) with the front door: one host, our handler then the
+ * web directory's files on "/", the response filter and the access logger on every path. For
+ * http_serve (server/serve.c). Returns 0. */
+int http_configure(h2o_globalconf_t *conf, const fd_config *cfg);
 
 /* Called once on the loop thread when the listener is ready, with "http://HOST:PORT". */
 typedef void (*http_ready_fn)(void *arg, const char *base_url);
