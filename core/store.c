@@ -75,6 +75,27 @@ fd_err store_exec_stmt(fd_store *st, sqlite3_stmt *s, const char *what)
     return e;
 }
 
+fd_err store_insert_stmt(fd_store *st, sqlite3_stmt *s, const char *what, int64_t *id)
+{
+    if (store_exec_stmt(st, s, what) != FD_OK)
+        return FD_E_INTERNAL;
+    *id = sqlite3_last_insert_rowid(st->db);
+    return FD_OK;
+}
+
+int64_t store_col_int_or(sqlite3_stmt *s, int i, int64_t dflt)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(s, i);
+}
+
+void store_bind_int_or_null(sqlite3_stmt *s, int i, int64_t v)
+{
+    if (v >= 0)
+        sqlite3_bind_int64(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
 json_t *store_col_str(sqlite3_stmt *s, int i)
 {
     if (sqlite3_column_type(s, i) == SQLITE_NULL)

@@ -200,8 +200,8 @@ fd_err store_mig_set_state(fd_store *st, const char *mid, const char *status,
 fd_err store_mig_bump(fd_store *st, const char *mid)
 {
     /* no RETURNING: it costs an ephemeral table per statement, on every mutation's path */
-    sqlite3_stmt *s = store_stmt(st, S_MIG_BUMP,
-                                 "UPDATE migrations SET version = version + 1 WHERE id = ?1");
+    sqlite3_stmt *s =
+        store_stmt(st, S_MIG_BUMP, "UPDATE migrations SET version = version + 1 WHERE id = ?1");
     if (s == NULL)
         return FD_E_INTERNAL;
     store_bind_text(s, 1, mid);
@@ -609,10 +609,7 @@ fd_err store_step_insert(fd_store *st, const char *mid, const char *stage, const
     store_bind_text(s, 1, mid);
     store_bind_text(s, 2, stage);
     bind_step_plan(s, input);
-    if (store_exec_stmt(st, s, "step insert") != FD_OK)
-        return FD_E_INTERNAL;
-    *sid = sqlite3_last_insert_rowid(st->db);
-    return FD_OK;
+    return store_insert_stmt(st, s, "step insert", sid);
 }
 
 fd_err store_step_write_plan(fd_store *st, int64_t sid, const json_t *step)
@@ -669,8 +666,8 @@ json_t *store_step_doc_after_status(const json_t *before, const char *status, co
     int ok = SET(d, "status", json_string(status)) == 0 && SET(d, "by", by) == 0 &&
              SET(d, "at", json_string(t)) == 0 && SET(d, "note", str_or_null(note)) == 0 &&
              SET(d, "version", json_integer(version + 1)) == 0 &&
-             SET(d, "confirmed_by", json_null()) == 0 &&
-             SET(d, "confirmed_at", json_null()) == 0 && SET(d, "confirm_note", json_null()) == 0;
+             SET(d, "confirmed_by", json_null()) == 0 && SET(d, "confirmed_at", json_null()) == 0 &&
+             SET(d, "confirm_note", json_null()) == 0;
     if (!ok) {
         json_decref(d);
         return NULL;

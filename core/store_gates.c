@@ -40,11 +40,6 @@ fd_err store_mig_bump_plan_rev(fd_store *st, const char *mid)
 
 /* ---- stage settings and requirements ---- */
 
-static int64_t col_int_or(sqlite3_stmt *s, int i, int64_t dflt)
-{
-    return sqlite3_column_type(s, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(s, i);
-}
-
 fd_err store_stage_cfg(fd_store *st, const char *mid, const char *stage, fd_stage_cfg *out)
 {
     memset(out, 0, sizeof *out);
@@ -61,9 +56,9 @@ fd_err store_stage_cfg(fd_store *st, const char *mid, const char *stage, fd_stag
     if (rc == SQLITE_ROW) {
         store_col_copy(s, 0, out->status, sizeof out->status);
         out->allow_shared = sqlite3_column_int(s, 1);
-        out->expected_minutes = col_int_or(s, 2, -1);
-        out->started_at = col_int_or(s, 3, -1);
-        out->overdue_at = col_int_or(s, 4, -1);
+        out->expected_minutes = store_col_int_or(s, 2, -1);
+        out->started_at = store_col_int_or(s, 3, -1);
+        out->overdue_at = store_col_int_or(s, 4, -1);
     } else {
         e = rc == SQLITE_DONE ? FD_E_NOT_FOUND : store_fail(st, "stage settings");
     }
@@ -162,10 +157,7 @@ fd_err store_signoff_insert(fd_store *st, const fd_signoff_in *in, int64_t *id)
     store_bind_text(s, 8, in->override_reason);
     store_bind_text(s, 9, in->stage_hash);
     sqlite3_bind_int64(s, 10, in->at);
-    if (store_exec_stmt(st, s, "sign-off insert") != FD_OK)
-        return FD_E_INTERNAL;
-    *id = sqlite3_last_insert_rowid(st->db);
-    return FD_OK;
+    return store_insert_stmt(st, s, "sign-off insert", id);
 }
 
 fd_err store_signoffs(fd_store *st, const char *mid, const char *stage, json_t **out)
@@ -222,9 +214,8 @@ fd_err store_briefing_insert(fd_store *st, const char *mid, const char *title, i
     store_bind_text(s, 5, by_sub);
     store_bind_text(s, 6, by_name);
     sqlite3_bind_int64(s, 7, now);
-    if (store_exec_stmt(st, s, "briefing insert") != FD_OK)
+    if (store_insert_stmt(st, s, "briefing insert", bid) != FD_OK)
         return FD_E_INTERNAL;
-    *bid = sqlite3_last_insert_rowid(st->db);
     size_t i;
     json_t *t;
     json_array_foreach(teams, i, t)
@@ -311,10 +302,11 @@ static fd_err briefing_children(fd_store *st, int64_t bid, json_t *doc)
     json_t *acks = json_array();
     json_object_set_new(doc, "acks", acks);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(
-            acks, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id", store_col_int(s, 0), "team",
-                            store_col_str(s, 1), "by", store_col_person(s, 2, 3), "comment", store_col_str(s, 4),
-                            "plan_rev", store_col_int(s, 5), "at", store_col_time(s, 6)));
+        json_array_append_new(acks, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+                                              store_col_int(s, 0), "team", store_col_str(s, 1),
+                                              "by", store_col_person(s, 2, 3), "comment",
+                                              store_col_str(s, 4), "plan_rev", store_col_int(s, 5),
+                                              "at", store_col_time(s, 6)));
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? FD_OK : store_fail(st, "briefing acks");
 }
@@ -496,10 +488,7 @@ fd_err store_feedback_insert(fd_store *st, const char *mid, int64_t bid, const c
     store_bind_text(s, 4, sub);
     store_bind_text(s, 5, name);
     sqlite3_bind_int64(s, 6, at);
-    if (store_exec_stmt(st, s, "feedback insert") != FD_OK)
-        return FD_E_INTERNAL;
-    *fid = sqlite3_last_insert_rowid(st->db);
-    return FD_OK;
+    return store_insert_stmt(st, s, "feedback insert", fid);
 }
 
 fd_err store_feedback_doc(fd_store *st, const char *mid, int64_t bid, int64_t fid, json_t **out)

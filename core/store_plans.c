@@ -309,10 +309,7 @@ fd_err store_switch_move_insert(fd_store *st, const store_move_in *in, int64_t *
     store_bind_text(s, 8, in->by_name);
     sqlite3_bind_int64(s, 9, in->at);
     store_bind_text(s, 10, in->reason);
-    if (store_exec_stmt(st, s, "switch move insert") != FD_OK)
-        return FD_E_INTERNAL;
-    *id = sqlite3_last_insert_rowid(st->db);
-    return FD_OK;
+    return store_insert_stmt(st, s, "switch move insert", id);
 }
 
 static json_t *move_row(sqlite3_stmt *s)
@@ -372,10 +369,7 @@ fd_err store_switch_call_insert(fd_store *st, int64_t move, const char *method, 
         sqlite3_clear_bindings(s);
         return FD_E_INTERNAL;
     }
-    if (store_exec_stmt(st, s, "switch call insert") != FD_OK)
-        return FD_E_INTERNAL;
-    *id = sqlite3_last_insert_rowid(st->db);
-    return FD_OK;
+    return store_insert_stmt(st, s, "switch call insert", id);
 }
 
 fd_err store_switch_calls_supersede(fd_store *st, const char *mid, const char *name, int64_t now)

@@ -20,21 +20,6 @@ void store_rollback_row_clear(fd_rollback_row *row)
     row->check_reasons = NULL;
 }
 
-/* An integer column, or `dflt` for NULL. */
-static int64_t col_int_or(sqlite3_stmt *s, int i, int64_t dflt)
-{
-    return sqlite3_column_type(s, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(s, i);
-}
-
-/* Bind an integer, or NULL when v < 0. */
-static void bind_int_or_null(sqlite3_stmt *s, int i, int64_t v)
-{
-    if (v >= 0)
-        sqlite3_bind_int64(s, i, v);
-    else
-        sqlite3_bind_null(s, i);
-}
-
 /* Bind text, or NULL for "". */
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
 {
@@ -78,8 +63,8 @@ fd_err store_rollback_get(fd_store *st, const char *mid, fd_rollback_row *out)
             json_decref(out->check_reasons);
             out->check_reasons = json_array();
         }
-        out->checked_at = col_int_or(s, 14, -1);
-        out->used_by = col_int_or(s, 15, -1);
+        out->checked_at = store_col_int_or(s, 14, -1);
+        out->used_by = store_col_int_or(s, 15, -1);
     } else if (rc == SQLITE_DONE) {
         e = FD_E_NOT_FOUND;
     } else {
@@ -114,8 +99,8 @@ fd_err store_rollback_put(fd_store *st, const fd_rollback_row *row)
     sqlite3_bind_int(s, 12, row->check_armed ? 1 : 0);
     bind_text_or_null(s, 13, row->check_head_sha);
     store_bind_text(s, 14, reasons);
-    bind_int_or_null(s, 15, row->checked_at);
-    bind_int_or_null(s, 16, row->used_by);
+    store_bind_int_or_null(s, 15, row->checked_at);
+    store_bind_int_or_null(s, 16, row->used_by);
     free(reasons);
     return store_exec_stmt(st, s, "rollback put");
 }
@@ -196,16 +181,16 @@ static void goaround_row(sqlite3_stmt *s, fd_goaround_row *g)
     store_col_copy(s, 7, g->requested_by_sub, sizeof g->requested_by_sub);
     store_col_copy(s, 8, g->requested_by_name, sizeof g->requested_by_name);
     g->requested_at = sqlite3_column_int64(s, 9);
-    g->expires_at = col_int_or(s, 10, -1);
+    g->expires_at = store_col_int_or(s, 10, -1);
     store_col_copy(s, 11, g->confirmed_by_sub, sizeof g->confirmed_by_sub);
     store_col_copy(s, 12, g->confirmed_by_name, sizeof g->confirmed_by_name);
-    g->confirmed_at = col_int_or(s, 13, -1);
+    g->confirmed_at = store_col_int_or(s, 13, -1);
     store_col_copy(s, 14, g->stage, sizeof g->stage);
     store_col_copy(s, 15, g->prior_status, sizeof g->prior_status);
     store_col_copy(s, 16, g->merge_sha, sizeof g->merge_sha);
     store_col_copy(s, 17, g->outcome, sizeof g->outcome);
     store_col_copy(s, 18, g->detail, sizeof g->detail);
-    g->finished_at = col_int_or(s, 19, -1);
+    g->finished_at = store_col_int_or(s, 19, -1);
 }
 
 fd_err store_goaround_insert(fd_store *st, const fd_goaround_row *g, int64_t *id)
@@ -225,11 +210,8 @@ fd_err store_goaround_insert(fd_store *st, const fd_goaround_row *g, int64_t *id
     store_bind_text(s, 7, g->requested_by_sub);
     store_bind_text(s, 8, g->requested_by_name);
     sqlite3_bind_int64(s, 9, g->requested_at);
-    bind_int_or_null(s, 10, g->expires_at);
-    if (store_exec_stmt(st, s, "go-around insert") != FD_OK)
-        return FD_E_INTERNAL;
-    *id = sqlite3_last_insert_rowid(st->db);
-    return FD_OK;
+    store_bind_int_or_null(s, 10, g->expires_at);
+    return store_insert_stmt(st, s, "go-around insert", id);
 }
 
 fd_err store_goaround_update(fd_store *st, const fd_goaround_row *g)
@@ -245,13 +227,13 @@ fd_err store_goaround_update(fd_store *st, const fd_goaround_row *g)
     store_bind_text(s, 2, g->state);
     bind_text_or_null(s, 3, g->confirmed_by_sub);
     bind_text_or_null(s, 4, g->confirmed_by_name);
-    bind_int_or_null(s, 5, g->confirmed_at);
+    store_bind_int_or_null(s, 5, g->confirmed_at);
     bind_text_or_null(s, 6, g->stage);
     bind_text_or_null(s, 7, g->prior_status);
     bind_text_or_null(s, 8, g->merge_sha);
     bind_text_or_null(s, 9, g->outcome);
     bind_text_or_null(s, 10, g->detail);
-    bind_int_or_null(s, 11, g->finished_at);
+    store_bind_int_or_null(s, 11, g->finished_at);
     return store_exec_stmt(st, s, "go-around update");
 }
 

@@ -240,6 +240,12 @@ int store_bind_text(sqlite3_stmt *s, int i, const char *v);
 
 /* Run a statement that returns no rows; FD_OK or FD_E_INTERNAL. Resets it. */
 fd_err store_exec_stmt(fd_store *st, sqlite3_stmt *s, const char *what);
+/* store_exec_stmt for an INSERT, then *id = the new row's id. FD_OK or FD_E_INTERNAL. */
+fd_err store_insert_stmt(fd_store *st, sqlite3_stmt *s, const char *what, int64_t *id);
+/* An integer column, or `dflt` for NULL. */
+int64_t store_col_int_or(sqlite3_stmt *s, int i, int64_t dflt);
+/* Bind an integer, or NULL when v < 0. */
+void store_bind_int_or_null(sqlite3_stmt *s, int i, int64_t v);
 
 /* Column readers for building documents: JSON null for SQL NULL. */
 json_t *store_col_str(sqlite3_stmt *s, int i);

@@ -172,10 +172,7 @@ fd_err store_webhook_insert(fd_store *st, const store_webhook_in *in, int64_t *i
     sqlite3_bind_int64(s, 7, in->now);
     json_decref(st->hooks); /* the cached list (store_webhook_cached) is out of date */
     st->hooks = NULL;
-    if (store_exec_stmt(st, s, "webhook insert") != FD_OK)
-        return FD_E_INTERNAL;
-    *id = sqlite3_last_insert_rowid(st->db);
-    return FD_OK;
+    return store_insert_stmt(st, s, "webhook insert", id);
 }
 
 fd_err store_webhook_get(fd_store *st, int64_t id, json_t **out)
@@ -347,8 +344,8 @@ fd_err store_delivery_update(fd_store *st, int64_t delivery, const char *status,
 
 fd_err store_delivery_pending(fd_store *st, int64_t *n)
 {
-    sqlite3_stmt *s = store_stmt(st, S_DELIV_PENDING,
-                                 "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'");
+    sqlite3_stmt *s = store_stmt(
+        st, S_DELIV_PENDING, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'");
     if (s == NULL)
         return FD_E_INTERNAL;
     fd_err e = step_one(st, s, "pending deliveries");

@@ -10,7 +10,6 @@
  */
 #include "server/commit.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "api/barrier.h"
 #include "api/reply.h"
 #include "server/checkpointer.h"
+#include "server/config.h"
 #include "server/metrics.h"
 
 #define MAX_UNITS_DEFAULT 1000
@@ -367,32 +367,18 @@ static double metric_checkpoints(void *arg)
     return (double)checkpointer_runs();
 }
 
-/* Integer environment variable in [min, max]; dflt when unset. 0, or -1 after a message. */
-static int env_int(const char *name, long min, long max, long dflt, long *out)
-{
-    const char *v = getenv(name);
-    *out = dflt;
-    if (v == NULL || *v == '\0')
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-        fprintf(stderr, "flightdeck: %s must be a whole number from %ld to %ld\n", name, min, max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
 int commit_start(h2o_context_t *ctx, fd_store *st)
 {
-    long enabled, max_units;
+    long long enabled = 1, max_units = MAX_UNITS_DEFAULT;
+    char err[160];
     fd_problem p = {0};
     memset(&C, 0, sizeof C);
-    if (env_int("FLIGHTDECK_GROUP_COMMIT", 0, 1, 1, &enabled) != 0 ||
-        env_int("FLIGHTDECK_GROUP_COMMIT_MAX", 1, 100000, MAX_UNITS_DEFAULT, &max_units) != 0)
+    if (config_env_number("FLIGHTDECK_GROUP_COMMIT", 0, 1, &enabled, err, sizeof err) != 0 ||
+        config_env_number("FLIGHTDECK_GROUP_COMMIT_MAX", 1, 100000, &max_units, err, sizeof err) !=
+            0) {
+        fprintf(stderr, "flightdeck: %s\n", err);
         return -1;
+    }
     if (!enabled)
         return 0;
     store_batch_hooks hooks = {.opened = on_batch_opened,

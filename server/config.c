@@ -208,9 +208,7 @@ static int set_listen(fd_config *c, const char *val, const char *origin, char *e
     return 0;
 }
 
-/* A whole number from the environment variable `name` in [min, max]; absent or empty keeps *out.
- * Returns 0, or -1 with `err`. */
-static int env_number(const char *name, long long min, long long max, long long *out, char *err,
+int config_env_number(const char *name, long long min, long long max, long long *out, char *err,
                       size_t errlen)
 {
     const char *v = getenv(name);
@@ -234,9 +232,10 @@ static int parse_limits(fd_config *c, char *err, size_t errlen)
     long long timeout = c->request_timeout_ms, rate = (long long)c->rate_limit, burst = -1;
     const char *token = getenv("FLIGHTDECK_METRICS_TOKEN");
 
-    if (env_number("FLIGHTDECK_REQUEST_TIMEOUT_MS", 100, 3600000, &timeout, err, errlen) != 0 ||
-        env_number("FLIGHTDECK_RATE_LIMIT", 0, 1000000, &rate, err, errlen) != 0 ||
-        env_number("FLIGHTDECK_RATE_BURST", 1, 10000000, &burst, err, errlen) != 0)
+    if (config_env_number("FLIGHTDECK_REQUEST_TIMEOUT_MS", 100, 3600000, &timeout, err, errlen) !=
+            0 ||
+        config_env_number("FLIGHTDECK_RATE_LIMIT", 0, 1000000, &rate, err, errlen) != 0 ||
+        config_env_number("FLIGHTDECK_RATE_BURST", 1, 10000000, &burst, err, errlen) != 0)
         return -1;
     c->request_timeout_ms = (int)timeout;
     c->rate_limit = (double)rate;
@@ -257,8 +256,9 @@ static int parse_github(fd_config *c, char *err, size_t errlen)
     const char *file = getenv("FLIGHTDECK_GITHUB_TOKEN_FILE");
     long long timeout = c->github_timeout_s, every = c->rollback_check_s;
 
-    if (env_number("FLIGHTDECK_GITHUB_TIMEOUT_SECONDS", 1, 300, &timeout, err, errlen) != 0 ||
-        env_number("FLIGHTDECK_ROLLBACK_CHECK_SECONDS", 1, 86400, &every, err, errlen) != 0)
+    if (config_env_number("FLIGHTDECK_GITHUB_TIMEOUT_SECONDS", 1, 300, &timeout, err, errlen) !=
+            0 ||
+        config_env_number("FLIGHTDECK_ROLLBACK_CHECK_SECONDS", 1, 86400, &every, err, errlen) != 0)
         return -1;
     c->github_timeout_s = (int)timeout;
     c->rollback_check_s = (int)every;
@@ -267,8 +267,9 @@ static int parse_github(fd_config *c, char *err, size_t errlen)
             strpbrk(api, " \t\r\n?#") != NULL ||
             set_field(c->github_api, sizeof c->github_api, api, "FLIGHTDECK_GITHUB_API", err,
                       errlen) != 0) {
-            set_err(err, errlen, "FLIGHTDECK_GITHUB_API must be an http(s) URL such as "
-                                 "https://api.github.com or https://HOST/api/v3");
+            set_err(err, errlen,
+                    "FLIGHTDECK_GITHUB_API must be an http(s) URL such as "
+                    "https://api.github.com or https://HOST/api/v3");
             return -1;
         }
         size_t n = strlen(c->github_api);

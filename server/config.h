@@ -61,10 +61,10 @@ typedef struct fd_config {
     double rate_burst;       /* bucket size */
     char metrics_token[256]; /* "" = /metrics is public */
 
-    char *github_token;      /* owned, wiped by config_free; NULL = none (merges are refused) */
-    char github_api[512];    /* GitHub's REST base URL, no trailing '/' */
-    int github_timeout_s;    /* each GitHub call, 1..300 */
-    int rollback_check_s;    /* how often armed rollbacks are re-checked, 1..86400 */
+    char *github_token;   /* owned, wiped by config_free; NULL = none (merges are refused) */
+    char github_api[512]; /* GitHub's REST base URL, no trailing '/' */
+    int github_timeout_s; /* each GitHub call, 1..300 */
+    int rollback_check_s; /* how often armed rollbacks are re-checked, 1..86400 */
 } fd_config;
 
 /* Fill the defaults (no keys). */
@@ -108,6 +108,12 @@ int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 
 /* "90s", "15m", "8h", "2d" or plain seconds -> seconds, 1 second .. 366 days. 0 or -1. */
 int config_parse_duration(const char *s, int64_t *seconds);
+
+/* A whole number from the environment variable `name` in [min, max]; absent or empty keeps *out.
+ * Returns 0, or -1 with "NAME must be a whole number from MIN to MAX" in `err`. The one parser
+ * of numeric settings (config, group commit, the outbound workers). */
+int config_env_number(const char *name, long long min, long long max, long long *out, char *err,
+                      size_t errlen);
 
 /* Read a whole small file (at most `max` bytes) into a malloc'd NUL-terminated buffer.
  * Returns 0 with *out and *len, or -1 with errno set (EFBIG when larger than max). */

@@ -3,13 +3,13 @@
  */
 #include "server/outbound.h"
 #include "server/commit.h"
+#include "server/config.h"
 #include "server/metrics.h"
 
 #include "core/buf.h"
 #include "core/switches.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
@@ -119,31 +119,16 @@ int outbound_signature(const char *secret, const char *body, size_t len, char ou
     return 0;
 }
 
-/* Integer environment variable in [min, max]; dflt when unset. 0 or -1. */
-static int env_int(const char *name, long long min, long long max, long long dflt, long long *out)
-{
-    const char *v = getenv(name);
-    *out = dflt;
-    if (v == NULL || *v == '\0')
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 int outbound_flag_policy_from_env(webhook_policy *p, char *err, size_t errlen)
 {
-    long long base, attempts;
+    char why[160];
     switch_policy_default(p);
-    if (env_int("FLIGHTDECK_FLAG_BACKOFF_MS", 1, 600000, p->base_ms, &base) != 0) {
+    long long base = p->base_ms, attempts = p->max_attempts;
+    if (config_env_number("FLIGHTDECK_FLAG_BACKOFF_MS", 1, 600000, &base, why, sizeof why) != 0) {
         snprintf(err, errlen, "FLIGHTDECK_FLAG_BACKOFF_MS must be 1-600000 milliseconds");
         return -1;
     }
-    if (env_int("FLIGHTDECK_FLAG_MAX_ATTEMPTS", 1, 20, p->max_attempts, &attempts) != 0) {
+    if (config_env_number("FLIGHTDECK_FLAG_MAX_ATTEMPTS", 1, 20, &attempts, why, sizeof why) != 0) {
         snprintf(err, errlen, "FLIGHTDECK_FLAG_MAX_ATTEMPTS must be 1-20");
         return -1;
     }
@@ -155,13 +140,16 @@ int outbound_flag_policy_from_env(webhook_policy *p, char *err, size_t errlen)
 
 int outbound_policy_from_env(webhook_policy *p, char *err, size_t errlen)
 {
-    long long base, attempts;
+    char why[160];
     webhook_policy_default(p);
-    if (env_int("FLIGHTDECK_WEBHOOK_BACKOFF_MS", 1, 3600000, p->base_ms, &base) != 0) {
+    long long base = p->base_ms, attempts = p->max_attempts;
+    if (config_env_number("FLIGHTDECK_WEBHOOK_BACKOFF_MS", 1, 3600000, &base, why, sizeof why) !=
+        0) {
         snprintf(err, errlen, "FLIGHTDECK_WEBHOOK_BACKOFF_MS must be 1-3600000 milliseconds");
         return -1;
     }
-    if (env_int("FLIGHTDECK_WEBHOOK_MAX_ATTEMPTS", 1, 100, p->max_attempts, &attempts) != 0) {
+    if (config_env_number("FLIGHTDECK_WEBHOOK_MAX_ATTEMPTS", 1, 100, &attempts, why, sizeof why) !=
+        0) {
         snprintf(err, errlen, "FLIGHTDECK_WEBHOOK_MAX_ATTEMPTS must be 1-100");
         return -1;
     }
