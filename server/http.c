@@ -4,7 +4,7 @@
  * One pathconf "/" holds, in order: our handler (route, authenticate, prepare the api_call,
  * call the api/ or server/ handler), then h2o's file handler for the web UI. A filter adds
  * X-Request-Id to every response (static files and h2o's own errors too) and turns h2o's plain
- * text 413 into problem+json; a logger writes the access log when the request is done. The
+ * text errors (413, and the file handler's 403/404/405/416/503) into problem+json; a logger writes the access log when the request is done. The
  * same filter and logger sit on the host's fallback path, which is where h2o sends the errors
  * it answers before any handler runs (an oversized body).
  *
@@ -527,7 +527,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return http_handle(req);
 }
 
-/* ---- filter: X-Request-Id everywhere, problem+json for h2o's own 413 --------------------- */
+/* ---- filter: X-Request-Id everywhere, problem+json for h2o's own errors ----------------- */
 
 typedef struct replace_body {
     h2o_ostream_t super;
@@ -549,6 +549,67 @@ static void replace_body_send(h2o_ostream_t *_self, h2o_req_t *req, h2o_iovec_t 
     }
 }
 
+/* The errors h2o answers itself, in text/plain: an oversized body (413, before any handler runs),
+ * and for the web UI's files a missing file (404), a directory or an unreadable file (403), a
+ * method other than GET or HEAD (405), a range outside the file (416), no descriptor left (503).
+ * Every other error here is problem+json, so these are too: 1 and the body to send instead. */
+static int h2o_plain_error(h2o_req_t *req, h2o_iovec_t *body)
+{
+    const char *route = env_get(req, ENV_ROUTE);
+    if (req->res.status < 400 || (route != NULL && strcmp(route, "(static)") != 0))
+        return 0; /* a success, or one of our handlers' answers */
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (ct < 0 || !h2o_memis(req->res.headers.entries[ct].value.base,
+                             req->res.headers.entries[ct].value.len < 10
+                                 ? req->res.headers.entries[ct].value.len
+                                 : 10,
+                             H2O_STRLIT("text/plain")))
+        return 0;
+    char detail[160];
+    const char *slug, *title;
+    switch (req->res.status) {
+    case 413:
+        slug = fd_err_name(FD_E_TOO_LARGE);
+        title = "Too large";
+        snprintf(detail, sizeof detail,
+                 "The request body is over the limit of %d bytes (1 MiB).", API_BODY_MAX);
+        break;
+    case 404:
+        slug = fd_err_name(FD_E_NOT_FOUND);
+        title = "Not found";
+        snprintf(detail, sizeof detail, "There is no web UI file at this path; the API lives "
+                                        "under /api (GET /api/openapi.yaml lists it).");
+        break;
+    case 403:
+        slug = fd_err_name(FD_E_FORBIDDEN);
+        title = "Forbidden";
+        snprintf(detail, sizeof detail, "This path is not a file the web UI serves.");
+        break;
+    case 405:
+        slug = "method-not-allowed";
+        title = "Method not allowed";
+        snprintf(detail, sizeof detail, "The web UI's files answer GET and HEAD only.");
+        break;
+    case 416:
+        slug = "range-not-satisfiable";
+        title = "Range not satisfiable";
+        snprintf(detail, sizeof detail, "The requested range is outside the file.");
+        break;
+    case 503:
+        slug = fd_err_name(FD_E_UNAVAILABLE);
+        title = "Unavailable";
+        snprintf(detail, sizeof detail, "The server is short of resources; try again shortly.");
+        break;
+    default:
+        slug = "http-error";
+        title = req->res.reason != NULL ? req->res.reason : "Error";
+        snprintf(detail, sizeof detail, "The server answered %d.", req->res.status);
+        break;
+    }
+    *body = problem_text(req, req->res.status, slug, title, detail);
+    return 1;
+}
+
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
     (void)self;
@@ -559,14 +620,11 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     add_response_headers(req, rid);
     add_static_header(req, &hdr_nosniff, "X-Content-Type-Options", H2O_STRLIT("nosniff"));
 
-    /* h2o answers an oversized body itself (text/plain, before any handler); say it in JSON. */
-    if (req->res.status == 413 && env_get(req, ENV_ROUTE) == NULL) {
-        char detail[128];
-        snprintf(detail, sizeof detail, "The request body is over the limit of %d bytes (1 MiB).",
-                 API_BODY_MAX);
+    h2o_iovec_t body;
+    if (h2o_plain_error(req, &body)) {
         replace_body *r = (replace_body *)h2o_add_ostream(req, sizeof *r, slot);
         r->super.do_send = replace_body_send;
-        r->body = problem_text(req, 413, fd_err_name(FD_E_TOO_LARGE), "Too large", detail);
+        r->body = body;
         r->sent = 0;
         req->res.content_length = r->body.len;
         h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,

@@ -558,6 +558,40 @@ static void test_bad_headers_and_queries(void **state)
     free(tick);
 }
 
+/* The errors h2o's file handler answers itself (text/plain there) reach the client as
+ * problem+json like every other error, with their own status and headers (Allow, Content-Range),
+ * and a HEAD still gets no body. */
+static void test_static_file_errors_are_problems(void **state)
+{
+    (void)state;
+    h_resp r;
+    h_req(&g_srv, "GET", "/no-such-file.js", NULL, NULL, 0, NULL, &r);
+    H_PROBLEM(&r, 404);
+    assert_string_equal(json_string_value(json_object_get(r.json, "instance")), "/no-such-file.js");
+    h_resp_free(&r);
+    h_req(&g_srv, "POST", "/index.html", NULL, "{}", (size_t)-1, NULL, &r);
+    H_PROBLEM(&r, 405);
+    const char *allow = h_hdr(&r, "allow");
+    if (allow == NULL || strstr(allow, "GET") == NULL)
+        fail_msg("405 from the file handler without its Allow header: %s", r.body);
+    h_resp_free(&r);
+
+    static char buf[8192];
+    int st = h_raw(&g_srv,
+                   "GET /index.html HTTP/1.1\r\nHost: t\r\nRange: bytes=99999999-\r\n"
+                   "Connection: close\r\n\r\n",
+                   buf, sizeof buf);
+    if (st != 416 || strstr(buf, "application/problem+json") == NULL ||
+        strstr(buf, "\"status\":416") == NULL)
+        fail_msg("range outside the file: status %d, want a 416 problem\n%.600s", st, buf);
+    st = h_raw(&g_srv, "HEAD /no-such-file.js HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+               buf, sizeof buf);
+    char *end = strstr(buf, "\r\n\r\n");
+    if (st != 404 || end == NULL || end[4] != '\0' ||
+        strstr(buf, "application/problem+json") == NULL)
+        fail_msg("HEAD of a missing file: status %d, want a bodiless 404 problem\n%.600s", st, buf);
+}
+
 /* Every kind of answer (a handler's, a static file, h2o's own 413) starts its head the same
  * way: "Server: flightdeck" once, right after Content-Length, where h2o prints its server name
  * (the server adds it itself, in that place), and X-Request-Id and nosniff once each. */
@@ -614,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_roles_403),
         cmocka_unit_test(test_unknown_ids_404),
         cmocka_unit_test(test_path_tricks_404),
+        cmocka_unit_test(test_static_file_errors_are_problems),
         cmocka_unit_test(test_bad_headers_and_queries),
         cmocka_unit_test(test_response_head_layout),
     };
