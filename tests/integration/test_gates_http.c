@@ -313,6 +313,12 @@ static void test_briefing_acks_stale_and_start_override(void **state)
     assert_string_equal(str(json_array_get(ov, 0), "reason"),
                         "data-stream and cloud-platform re-acknowledged on the bridge");
     assert_string_equal(str(json_object_get(json_array_get(ov, 0), "by"), "sub"), "lena");
+    /* take-off's override keeps the start gate's three lists (openapi: GateOverride.missing) */
+    json_t *was = json_object_get(json_array_get(ov, 0), "missing");
+    assert_true(json_is_array(json_object_get(was, "missing")));
+    assert_true(json_array_size(json_object_get(was, "missing")) > 0);
+    assert_true(json_is_array(json_object_get(was, "unresolved_feedback")));
+    assert_true(json_is_array(json_object_get(was, "signoffs_missing")));
     h_resp_free(&r);
 
     assert_int_equal(audit_count("brief", "gate.override", "lena"), 1);
@@ -499,6 +505,10 @@ static void test_stale_signoff_and_complete_override(void **state)
     json_t *ov = json_array_get(json_object_get(r.json, "gate_overrides"), 0);
     assert_string_equal(str(ov, "kind"), "complete");
     assert_string_equal(str(ov, "stage"), "landing");
+    /* a stage's override keeps that gate's missing list */
+    json_t *was = json_object_get(ov, "missing");
+    assert_true(json_is_array(was) && json_array_size(was) > 0);
+    assert_non_null(json_object_get(json_array_get(was, 0), "team"));
     h_resp_free(&r);
     assert_int_equal(audit_count("quorum", "gate.override", "lena"), 1);
     assert_int_equal(audit_count("quorum", "stage.update", "lena"), 1);
