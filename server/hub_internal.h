@@ -123,9 +123,13 @@ struct fd_hub {
     h2o_timeout_t flush_timeout; /* 0 ms: a fan-out is written at the end of the loop
                                     iteration, after the answers the commit released */
     h2o_timeout_entry_t flush_entry;
-    struct hub_fanout *fanout; /* the helper thread of hub_fanout.c, NULL until first needed */
-    int fanout_failed;         /* it could not start: the loop writes everything */
-    size_t fanout_splits;      /* flushes written by two threads (for tests) */
+    struct hub_fanout *fanout;   /* the helper thread of hub_fanout.c, NULL until first needed */
+    int fanout_failed;           /* it could not start: the loop writes everything */
+    size_t fanout_splits;        /* flushes offered to two threads (for tests) */
+    size_t fanout_helper_writes; /* streams the helper thread wrote, all flushes (for tests) */
+    size_t fanout_loop_max;      /* tests only: at most this many streams of a split flush are
+                                    written by the loop, the rest wait for the helper (0: no
+                                    limit, each thread takes what it has time for) */
 };
 
 /* ---- hub_msg.c ---- */
@@ -162,9 +166,10 @@ void hub_queue_clear(hub_queue *q);
 void hub_stream_send(hub_stream *s);
 
 /* Write the `count` prepared streams of `chain` (linked by direct_next) with hub_stream_send.
- * From HUB_FANOUT_SPLIT_MIN on, the fan-out thread (started on first use) writes the second half
- * while the calling loop thread writes the first; returns only when every stream is written.
- * The caller must run no h2o code on these streams' connections until it returns. */
+ * From HUB_FANOUT_SPLIT_MIN on, the fan-out thread (started on first use) and the calling loop
+ * thread both take streams from the flush until none is left (each as many as it gets to);
+ * returns only when every stream is written and the helper holds none. The caller must run no
+ * h2o code on these streams' connections until it returns. */
 void hub_fanout_write(fd_hub *hub, hub_stream *chain, size_t count);
 
 /* Stop and join the fan-out thread, if it was started (hub_free). */

@@ -346,9 +346,10 @@ static void test_broken_socket_leaves_the_chunk_to_h2o(void **state)
 }
 
 /* Many idle streams at once: from HUB_FANOUT_SPLIT_MIN direct writes on, a helper thread writes
- * half of them (hub_fanout.c). Every stream must still carry exactly the HTTP/1.0 text, also those
- * whose socket takes only part of a chunk (the rest is handed back to the loop, then h2o) and
- * those whose client is gone (h2o gets the whole chunk), wherever they fall in the split. */
+ * some of them (hub_fanout.c; here the loop is held to half, so the helper surely writes). Every
+ * stream must still carry exactly the HTTP/1.0 text, also those whose socket takes only part of a
+ * chunk (the rest is handed back to the loop, then h2o) and those whose client is gone (h2o gets
+ * the whole chunk), wherever they fall in the split. */
 static void test_split_fanout_keeps_every_stream_whole(void **state)
 {
     fixture *f = *state;
@@ -376,11 +377,14 @@ static void test_split_fanout_keeps_every_stream_whole(void **state)
         head[i] = cl[i]->via_h2o;
 
     size_t splits = f->hub->fanout_splits;
+    size_t helped = f->hub->fanout_helper_writes;
+    f->hub->fanout_loop_max = N / 2;
     hub_emit(f->hub, 1, NULL, "team.create", "{\"n\":1}", 7);
     drain(f, plain);
     for (int i = 0; i < N; i++)
         drain(f, cl[i]);
-    assert_true(f->hub->fanout_splits > splits); /* the helper took part */
+    assert_true(f->hub->fanout_splits > splits);
+    assert_true(f->hub->fanout_helper_writes - helped >= N - N / 2); /* the helper took part */
     for (int i = 0; i < N; i++)
         if (cl[i]->peer >= 0)
             assert_int_equal(cl[i]->via_h2o, head[i]); /* written directly, by either thread */
@@ -421,6 +425,57 @@ static void test_split_fanout_keeps_every_stream_whole(void **state)
         client_close(f, cl[i]);
 }
 
+/* Without a limit, the loop and the helper each take streams of a flush until none is left:
+ * the split differs from flush to flush (a helper that starts late writes few or none and may
+ * be called off), but every stream must be written exactly once and directly (a stream written
+ * by both threads would carry an event twice; one written by neither, or handed to h2o while
+ * the helper still writes it, would show up as bytes through h2o). Many flushes in a row, so
+ * both the waited-for and the called-off helper come up. */
+static void test_shared_fanout_writes_each_stream_once(void **state)
+{
+    fixture *f = *state;
+    enum { N = HUB_FANOUT_SPLIT_MIN * 2, EVENTS = 60 };
+    client *plain = open_client(f, 0x100, 0);
+    client *cl[N];
+    for (int i = 0; i < N; i++)
+        cl[i] = open_client(f, 0x101, 1);
+    drain(f, plain);
+    for (int i = 0; i < N; i++)
+        drain(f, cl[i]);
+    size_t head[N];
+    for (int i = 0; i < N; i++)
+        head[i] = cl[i]->via_h2o;
+
+    size_t splits = f->hub->fanout_splits;
+    for (int e = 1; e <= EVENTS; e++) {
+        char data[32];
+        int len = snprintf(data, sizeof(data), "{\"n\":%d}", e);
+        hub_emit(f->hub, e, NULL, "step.tick", data, (size_t)len);
+        drain(f, plain);
+        for (int i = 0; i < N; i++)
+            drain(f, cl[i]);
+    }
+    assert_int_equal(f->hub->fanout_splits - splits, EVENTS); /* every flush was offered */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cl[i]->via_h2o, head[i]); /* every event went to the socket */
+
+    hub_shutdown(f->hub);
+    drain(f, plain);
+    assert_non_null(strstr(plain->wire.data, "id: 60\nevent: step.tick\ndata: {\"n\":60}\n\n"));
+    for (int i = 0; i < N; i++) {
+        drain(f, cl[i]);
+        int ended = 0;
+        char *text = dechunk(&cl[i]->wire, &ended);
+        assert_non_null(text);
+        assert_true(ended);
+        assert_string_equal(text, plain->wire.data);
+        free(text);
+    }
+    client_close(f, plain);
+    for (int i = 0; i < N; i++)
+        client_close(f, cl[i]);
+}
+
 /* A message is framed once, for every stream: the size line in hex, the block, CRLF. */
 static void test_message_is_framed_once(void **state)
 {
@@ -448,6 +503,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broken_socket_leaves_the_chunk_to_h2o, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_split_fanout_keeps_every_stream_whole, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_shared_fanout_writes_each_stream_once, setup,
                                         teardown),
         cmocka_unit_test(test_message_is_framed_once),
     };
