@@ -25,6 +25,7 @@
 
 #include "api/reply.h"
 #include "server/commit.h"
+#include "server/h1_head.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"
@@ -668,6 +669,10 @@ int http_configure(h2o_globalconf_t *conf, const fd_config *cfg)
     conf->http1.upgrade_to_http2 = 0; /* no TLS, so browsers never speak HTTP/2 here anyway */
     /* no server_name: on_setup_ostream adds "Server: flightdeck" itself, in the same place */
     conf->server_name = h2o_iovec_init(H2O_STRLIT(""));
+    /* h2o's status line and first headers, written by hand rather than by printf (h1_head.c) */
+    if (h1head_self_check() != 0)
+        fprintf(stderr, "flightdeck: warning: hand-written response heads differ from glibc's; "
+                        "using glibc's\n");
     host = h2o_config_register_host(conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 
     path = h2o_config_register_path(host, "/", 0);
