@@ -5,6 +5,7 @@
  * first is core's 409 naming who and when.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "api/doc_cache.h"
 #include "api/handlers.h"
@@ -118,12 +119,18 @@ void api_step_delete(api_call *c)
     api_reply_no_content(c);
 }
 
+/* The answer of an action, written by core as text (no tree: every durable tick comes this
+ * way), then copied once into the request's pool. One buffer per thread, kept between
+ * requests; one that a huge step grew past ANSWER_KEEP is let go. */
+#define ANSWER_KEEP (64 * 1024)
+static __thread fd_buf answer;
+
 /* The four actions share one shape: check the small body, call core, answer the step. */
 static void step_action(api_call *c, fd_step_action action, const check_field *fields,
                         const char *text_field)
 {
-    int64_t sid;
-    json_t *body = NULL, *step = NULL;
+    int64_t sid, version;
+    json_t *body = NULL;
     if (step_id_or_reply(c, &sid) != 0)
         return;
     if (api_body_object(c, fields, 1, &body) != 0)
@@ -131,9 +138,22 @@ static void step_action(api_call *c, fd_step_action action, const check_field *f
     const char *text = check_str(body, text_field, NULL);
     if (text != NULL && *text == '\0')
         text = NULL; /* an empty optional note is no note */
-    fd_err e = flight_step_action(c->st, &c->ctx, c->params[0], sid, action, text, &step);
+    fd_buf_reset(&answer);
+    fd_err e =
+        flight_step_action_text(c->st, &c->ctx, c->params[0], sid, action, text, &answer, &version);
     json_decref(body);
-    reply_step(c, e, step);
+    if (e == FD_OK && fd_buf_append(&answer, "\n", 1) != 0)
+        e = fd_fail(&c->ctx.problem, FD_E_INTERNAL, NULL, "out of memory");
+    if (e != FD_OK) {
+        api_reply_error(c, e, &c->ctx.problem);
+    } else {
+        h2o_iovec_t text_out =
+            h2o_iovec_init(h2o_mem_alloc_pool(&c->req->pool, answer.len), answer.len);
+        memcpy(text_out.base, answer.data, answer.len);
+        api_reply_json_text(c, 200, text_out, version);
+    }
+    if (answer.cap > ANSWER_KEEP)
+        fd_buf_free(&answer);
 }
 
 /* POST .../steps/{sid}/tick {note?} */

@@ -66,22 +66,42 @@ static int put_str_member(fd_buf *b, const char *name, const char *s)
     return s != NULL ? json_out_string(b, s, strlen(s)) : fd_buf_append(b, "null", 4);
 }
 
-/* Append `"name":` and v as canonical JSON (keys sorted), or null when v is NULL. Reals are
- * refused: they do not survive a dump/parse round trip byte for byte. */
-static int put_json_member(fd_buf *b, const char *name, const json_t *v)
+/* A before/after document of an event: a tree to write, or text already canonical (both NULL:
+ * null). */
+typedef struct event_doc {
+    const json_t *tree;
+    const char *text;
+    size_t len;
+} event_doc;
+
+/* Append `"name":` and d as canonical JSON (keys sorted), or null. Reals are refused: they do
+ * not survive a dump/parse round trip byte for byte. */
+static int put_doc_member(fd_buf *b, const char *name, const event_doc *d)
 {
     if (fd_buf_puts(b, name) != 0)
         return -1;
-    return v != NULL ? json_out_append(b, v, JSON_OUT_SORT | JSON_OUT_NO_REALS)
-                     : fd_buf_append(b, "null", 4);
+    if (d->tree != NULL)
+        return json_out_append(b, d->tree, JSON_OUT_SORT | JSON_OUT_NO_REALS);
+    if (d->text != NULL)
+        return fd_buf_append(b, d->text, d->len);
+    return fd_buf_append(b, "null", 4);
 }
 
-fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, const char *action,
-                    const char *target, const json_t *before, const json_t *after, const char *note)
+/* The event is written into one buffer per thread, kept between events (an event is ~1-2 KB,
+ * and a fresh buffer of that size was a malloc that made glibc consolidate its free lists on
+ * every tick); one that a huge event grew past this is let go. */
+#define EVENT_BUF_KEEP (64 * 1024)
+static __thread fd_buf event_buf;
+
+#define HASH_MEMBER_LEN (sizeof ",\"hash\":\"" - 1 + 64 + 1) /* ,"hash":"<64 hex>" */
+
+static fd_err append_event(fd_store *st, const fd_ctx *ctx, const char *migration,
+                           const char *action, const char *target, const event_doc *before,
+                           const event_doc *after, const char *note)
 {
     const fd_actor *a = ctx->actor;
-    fd_buf b = {0}, text = {0};
-    char prev[FD_HASH_HEX], hash[FD_HASH_HEX], at[FD_TIME_LEN], num[32];
+    fd_buf *b = &event_buf;
+    char prev[FD_HASH_HEX], hash[FD_HASH_HEX], at[FD_TIME_LEN];
     int64_t seq, now = store_now_ms(st);
     fd_err e = FD_E_INTERNAL;
 
@@ -98,47 +118,63 @@ fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, cons
         store_audit_prev_hash(st, migration, prev) != FD_OK)
         return FD_E_INTERNAL;
     fd_time_format(now, at);
-    snprintf(num, sizeof num, "%lld", (long long)seq);
 
     /*
      * The event is written straight as its canonical text: compact, keys in byte order, strings
      * escaped as jansson escapes them (json_out.h), which is exactly json_dumps(event,
      * JSON_COMPACT | JSON_SORT_KEYS) - test_audit checks the stored text against jansson's dump
-     * of it. It is written in two halves split where "hash" sorts ("before" < "hash" <
-     * "migration"): the canonical form (without hash) is the two halves joined, the stored text
-     * has "hash" between them. This is on every mutation's path, so no tree is built for it.
+     * of it. "hash" sorts between "before" and "migration": the canonical form (without hash)
+     * is written and hashed whole, then the hash member is put in at that place, which gives
+     * the stored text. This is on every mutation's path, so no tree is built for it.
      */
-    fd_buf_reserve(&b, 1024);
-    int ok = fd_buf_puts(&b, "{") == 0 && put_str_member(&b, "\"action\":", action) == 0 &&
-             put_str_member(&b, ",\"actor\":{\"name\":", a->name) == 0 &&
-             put_str_member(&b, ",\"role\":", fd_role_name(a->role)) == 0 &&
-             put_str_member(&b, ",\"sub\":", a->sub) == 0 && fd_buf_puts(&b, "}") == 0 &&
-             put_json_member(&b, ",\"after\":", after) == 0 &&
-             put_str_member(&b, ",\"at\":", at) == 0 &&
-             put_json_member(&b, ",\"before\":", before) == 0;
-    size_t split = b.len; /* "hash" goes here */
-    ok = ok && put_str_member(&b, ",\"migration\":", migration) == 0 &&
-         put_str_member(&b, ",\"note\":", note) == 0 &&
-         put_str_member(&b, ",\"prev_hash\":", prev) == 0 &&
-         put_str_member(&b, ",\"request_id\":", ctx->request_id) == 0 &&
-         fd_buf_puts(&b, ",\"seq\":") == 0 && fd_buf_puts(&b, num) == 0 &&
-         put_str_member(&b, ",\"source\":", a->source[0] ? a->source : "api") == 0 &&
-         put_str_member(&b, ",\"target\":", target) == 0 && fd_buf_puts(&b, "}") == 0;
-    if (!ok || sha256_hex(b.data, b.len, hash) != 0)
+    fd_buf_reset(b);
+    int ok = fd_buf_reserve(b, 2048) == 0 && fd_buf_puts(b, "{") == 0 &&
+             put_str_member(b, "\"action\":", action) == 0 &&
+             put_str_member(b, ",\"actor\":{\"name\":", a->name) == 0 &&
+             put_str_member(b, ",\"role\":", fd_role_name(a->role)) == 0 &&
+             put_str_member(b, ",\"sub\":", a->sub) == 0 && fd_buf_puts(b, "}") == 0 &&
+             put_doc_member(b, ",\"after\":", after) == 0 &&
+             put_str_member(b, ",\"at\":", at) == 0 &&
+             put_doc_member(b, ",\"before\":", before) == 0;
+    size_t split = b->len; /* "hash" goes here */
+    ok = ok && put_str_member(b, ",\"migration\":", migration) == 0 &&
+         put_str_member(b, ",\"note\":", note) == 0 &&
+         put_str_member(b, ",\"prev_hash\":", prev) == 0 &&
+         put_str_member(b, ",\"request_id\":", ctx->request_id) == 0 &&
+         fd_buf_puts(b, ",\"seq\":") == 0 && json_out_integer(b, seq) == 0 &&
+         put_str_member(b, ",\"source\":", a->source[0] ? a->source : "api") == 0 &&
+         put_str_member(b, ",\"target\":", target) == 0 && fd_buf_puts(b, "}") == 0;
+    if (!ok || sha256_hex(b->data, b->len, hash) != 0 || fd_buf_reserve(b, HASH_MEMBER_LEN) != 0)
         goto done;
-    if (fd_buf_reserve(&text, b.len + FD_HASH_HEX + 16) != 0 ||
-        fd_buf_append(&text, b.data, split) != 0 || fd_buf_puts(&text, ",\"hash\":\"") != 0 ||
-        fd_buf_puts(&text, hash) != 0 || fd_buf_puts(&text, "\"") != 0 ||
-        fd_buf_append(&text, b.data + split, b.len - split) != 0)
-        goto done;
-    e = store_audit_insert(st, seq, migration, now, action, prev, hash, text.data, text.len);
+    /* open the gap at split and write ,"hash":"..." into it (the NUL moves along) */
+    memmove(b->data + split + HASH_MEMBER_LEN, b->data + split, b->len - split + 1);
+    memcpy(b->data + split, ",\"hash\":\"", sizeof ",\"hash\":\"" - 1);
+    memcpy(b->data + split + sizeof ",\"hash\":\"" - 1, hash, 64);
+    b->data[split + HASH_MEMBER_LEN - 1] = '"';
+    b->len += HASH_MEMBER_LEN;
+    e = store_audit_insert(st, seq, migration, now, action, prev, hash, b->data, b->len);
     /* the webhook deliveries of the event commit with it, or not at all */
     if (e == FD_OK)
-        e = webhook_enqueue_tx(st, seq, migration, action, text.data, text.len, NULL);
+        e = webhook_enqueue_tx(st, seq, migration, action, b->data, b->len, NULL);
 done:
-    fd_buf_free(&b);
-    fd_buf_free(&text);
+    if (b->cap > EVENT_BUF_KEEP)
+        fd_buf_free(b);
     return e;
+}
+
+fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, const char *action,
+                    const char *target, const json_t *before, const json_t *after, const char *note)
+{
+    event_doc b = {.tree = before}, a = {.tree = after};
+    return append_event(st, ctx, migration, action, target, &b, &a, note);
+}
+
+fd_err audit_append_text(fd_store *st, const fd_ctx *ctx, const char *migration, const char *action,
+                         const char *target, const char *before, size_t before_len,
+                         const char *after, size_t after_len, const char *note)
+{
+    event_doc b = {.text = before, .len = before_len}, a = {.text = after, .len = after_len};
+    return append_event(st, ctx, migration, action, target, &b, &a, note);
 }
 
 int64_t audit_last_seq(fd_store *st)

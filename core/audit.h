@@ -49,6 +49,17 @@ fd_err audit_append(fd_store *st, const fd_ctx *ctx, const char *migration, cons
                     const char *target, const json_t *before, const json_t *after,
                     const char *note);
 
+/*
+ * audit_append with before/after already written as canonical text: compact, keys sorted,
+ * strings escaped, exactly as json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) writes them, with no
+ * reals (the step actions write them straight from the row, store_step_row.h). NULL is null.
+ * The text is copied into the event as it is: a caller that writes anything else breaks the
+ * chain's promise that an export can be recomputed with jansson.
+ */
+fd_err audit_append_text(fd_store *st, const fd_ctx *ctx, const char *migration, const char *action,
+                         const char *target, const char *before, size_t before_len,
+                         const char *after, size_t after_len, const char *note);
+
 typedef enum fd_audit_format {
     FD_AUDIT_JSON,   /* one JSON array */
     FD_AUDIT_NDJSON, /* one event per line */

@@ -91,6 +91,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "store.h"
 
 typedef enum fd_step_action {
@@ -194,6 +195,16 @@ fd_err flight_get_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid, 
  */
 fd_err flight_step_action(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
                           fd_step_action action, const char *text, json_t **out);
+
+/*
+ * flight_step_action for the HTTP handler: the updated step is appended to `answer` as compact
+ * JSON text, members in document order (byte for byte what json_out_dumps(step, 0) writes of
+ * flight_step_action's *out), and its version goes to *version (the ETag). No tree is built:
+ * this is the path of every durable tick. On error `answer` holds what it held before.
+ */
+fd_err flight_step_action_text(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                               fd_step_action action, const char *text, fd_buf *answer,
+                               int64_t *version);
 
 /*
  * The second person of a critical step: awaiting_confirmation -> done (engineer or above),

@@ -15,7 +15,9 @@
 #include "flight_internal.h"
 #include "mutate.h"
 #include "plan.h"
+#include "store_step_row.h"
 #include "switches.h"
+#include "timefmt.h"
 
 #define TEXT_MAX 2000
 
@@ -26,11 +28,26 @@ typedef struct step_args {
     const json_t *body;
     fd_step_action action;
     const char *text;
+    int64_t version; /* the answer's version (rule_action, which answers text) */
 } step_args;
 
-static void target_step(char *out, size_t n, int64_t sid)
+/* "steps/<sid>" into out, by hand: snprintf was a visible part of a tick. */
+static void target_step(char out[32], int64_t sid)
 {
-    snprintf(out, n, "steps/%lld", (long long)sid);
+    char digits[24];
+    size_t nd = 0, len = 0;
+    uint64_t v = sid < 0 ? 0 - (uint64_t)sid : (uint64_t)sid;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(out, "steps/", 6);
+    len = 6;
+    if (sid < 0)
+        out[len++] = '-';
+    while (nd > 0)
+        out[len++] = digits[--nd];
+    out[len] = '\0';
 }
 
 static fd_err load_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid, json_t **out)
@@ -104,7 +121,7 @@ static fd_err rule_add(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
         e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = store_step_doc(st, a->mid, sid, out);
-    target_step(target, sizeof target, sid);
+    target_step(target, sid);
     /* adding to the active stage records what reality required: the audit says so */
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "step.add", target, NULL, *out, NULL);
@@ -219,7 +236,7 @@ static fd_err rule_patch_step(fd_store *st, fd_ctx *ctx, void *args, json_t **ou
     cur = NULL;
     if (e == FD_OK)
         e = store_step_doc(st, a->mid, a->sid, &cur);
-    target_step(target, sizeof target, a->sid);
+    target_step(target, a->sid);
     if (e == FD_OK && (plan_changed || to != from))
         e = audit_append(st, ctx, a->mid, "step.update", target, old, cur, NULL);
     if (e == FD_OK) {
@@ -254,7 +271,7 @@ static fd_err rule_delete_step(fd_store *st, fd_ctx *ctx, void *args, json_t **o
         e = store_mig_bump_plan_rev(st, a->mid);
     if (e == FD_OK)
         e = store_mig_bump(st, a->mid);
-    target_step(target, sizeof target, a->sid);
+    target_step(target, a->sid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "step.delete", target, old, NULL, NULL);
     json_decref(old);
@@ -267,7 +284,11 @@ fd_err flight_delete_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t si
     return core_mutate(st, ctx, rule_delete_step, &a, NULL);
 }
 
-/* ---- actions of a live flight ---- */
+/* ---- actions of a live flight ----
+ *
+ * Every durable tick comes this way, so the step is read as a plain row together with its
+ * migration's head (one statement), and the answer and the audit event's before/after are
+ * written from the row as text (store_step_row.h): no jansson tree on the path. */
 
 static const struct {
     const char *verb;   /* for messages */
@@ -281,13 +302,45 @@ static const struct {
     [FD_STEP_FAIL] = {"marked failed", "failed", "step.fail", "note"},
 };
 
-/* Is the move from `status` allowed for this action? If not, say why in ctx->problem with the
- * step as "current" (someone else may have been first). */
-static fd_err check_transition(fd_ctx *ctx, fd_step_action act, const json_t *step, int64_t sid)
+/* Append the n bytes of s to out[cap] at *len, as far as they fit (out stays NUL-terminated). */
+static void put_cut(char *out, size_t cap, size_t *len, const char *s)
 {
-    const char *status = step_status(step);
+    size_t n = strlen(s);
+    if (n > cap - 1 - *len)
+        n = cap - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+/* who_when of a row: "Alice at 2026-..." (or "someone", "an unknown time"), by hand: the rules
+ * compute it for every action in case they refuse it. */
+static void row_who_when(const store_step_row *row, char *out, size_t n)
+{
+    char at[FD_TIME_LEN];
+    size_t len = 0;
+    out[0] = '\0';
+    put_cut(out, n, &len,
+            row->by_sub.s != NULL && row->by_name.s != NULL ? row->by_name.s : "someone");
+    put_cut(out, n, &len, " at ");
+    if (row->at.set)
+        fd_time_format(row->at.v, at);
+    put_cut(out, n, &len, row->at.set ? at : "an unknown time");
+}
+
+static const char *row_str(store_text t)
+{
+    return t.s != NULL ? t.s : "";
+}
+
+/* Is the move from the step's status allowed for this action? If not, say why in ctx->problem
+ * with the step as "current" (someone else may have been first). */
+static fd_err check_transition(fd_ctx *ctx, fd_step_action act, const store_step_row *step,
+                               int64_t sid)
+{
+    const char *status = row_str(step->status);
     char ww[200];
-    who_when(step, ww, sizeof ww);
+    row_who_when(step, ww, sizeof ww);
     fd_err e = FD_OK;
     int awaiting = strcmp(status, "awaiting_confirmation") == 0;
     if (awaiting && act == FD_STEP_TICK) {
@@ -300,7 +353,7 @@ static fd_err check_transition(fd_ctx *ctx, fd_step_action act, const json_t *st
                     "step %lld was ticked by %s and awaits confirmation; untick it first",
                     (long long)sid, ww);
     } else if (strcmp(status, actions[act].target) == 0) {
-        if (json_is_null(json_object_get(step, "by")))
+        if (step->by_sub.s == NULL)
             e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL, "step %lld is already %s",
                         (long long)sid, status);
         else
@@ -317,16 +370,37 @@ static fd_err check_transition(fd_ctx *ctx, fd_step_action act, const json_t *st
                     "step %lld was skipped by %s; untick it first", (long long)sid, ww);
     }
     if (e != FD_OK)
-        fd_problem_set(&ctx->problem, "current", json_deep_copy(step));
+        fd_problem_set(&ctx->problem, "current", store_step_row_doc(step));
     return e;
 }
 
-static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+/* The step and its migration's head, read together; when either is missing, the separate
+ * reads say which, with the words the other rules use. */
+static fd_err load_action_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                               store_step_row *row, fd_mig_head *h)
+{
+    fd_err e = store_step_row_read(st, mid, sid, row, h);
+    if (e != FD_E_NOT_FOUND)
+        return e;
+    e = flight_load_head(st, ctx, mid, h);
+    if (e != FD_OK)
+        return e;
+    return fd_fail(&ctx->problem, FD_E_NOT_FOUND, NULL, "migration %s has no step %lld", mid,
+                   (long long)sid);
+}
+
+/* The canonical before and after of the audit event, written next to each other: one buffer
+ * per thread, kept between actions (a fresh ~1 KB buffer per tick made glibc consolidate its
+ * free lists every time); one that a huge step grew past CANON_KEEP is let go. */
+#define CANON_KEEP (64 * 1024)
+static __thread fd_buf canon;
+
+static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, fd_buf *out)
 {
     step_args *a = args;
     fd_step_action act = a->action;
     fd_mig_head h;
-    json_t *old = NULL;
+    store_step_row old = {0}, now_row;
     char target[32];
     const char *text = a->text && a->text[0] ? a->text : NULL;
 
@@ -345,9 +419,7 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
     if (text != NULL && !check_is_utf8(text, strlen(text)))
         return fd_fail(&ctx->problem, FD_E_INVALID, actions[act].text ? actions[act].text : "note",
                        "the text must be UTF-8");
-    e = flight_load_head(st, ctx, a->mid, &h);
-    if (e == FD_OK)
-        e = load_step(st, ctx, a->mid, a->sid, &old);
+    e = load_action_step(st, ctx, a->mid, a->sid, &old, &h);
     if (e == FD_OK)
         e = flight_refuse_read_only(ctx, &h);
     if (e == FD_OK && strcmp(h.status, "draft") == 0)
@@ -358,60 +430,104 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
                     "migration %s went around: no stage is active; a lead re-opens landing "
                     "(POST /api/migrations/%s/landing/reopen) or aborts",
                     h.id, h.id);
-    const char *stage = check_str(old, "stage", "");
+    const char *stage = row_str(old.stage);
     if (e == FD_OK && strcmp(stage, h.current_stage) != 0)
         e = fd_fail(&ctx->problem, FD_E_CONFLICT, NULL,
                     "stage %s is not active; the active stage is %s", stage, h.current_stage);
     /* who was first matters more than a stale version: say who ticked it */
     if (e == FD_OK)
-        e = check_transition(ctx, act, old, a->sid);
+        e = check_transition(ctx, act, &old, a->sid);
     if (e == FD_OK)
-        e = flight_if_match(ctx, step_version(old), "the step");
-    if (e == FD_OK && act == FD_STEP_UNTICK && ctx->actor->role < FD_ROLE_LEAD) {
-        const char *by = check_str(json_object_get(old, "by"), "sub", "");
-        if (strcmp(by, ctx->actor->sub) != 0) {
-            char ww[200];
-            who_when(old, ww, sizeof ww);
-            e = fd_fail(&ctx->problem, FD_E_FORBIDDEN, NULL,
-                        "step %lld was %s by %s: only they or a lead can untick it",
-                        (long long)a->sid, step_status(old), ww);
-        }
+        e = flight_if_match(ctx, old.version, "the step");
+    if (e == FD_OK && act == FD_STEP_UNTICK && ctx->actor->role < FD_ROLE_LEAD &&
+        strcmp(row_str(old.by_sub), ctx->actor->sub) != 0) {
+        char ww[200];
+        row_who_when(&old, ww, sizeof ww);
+        e = fd_fail(&ctx->problem, FD_E_FORBIDDEN, NULL,
+                    "step %lld was %s by %s: only they or a lead can untick it", (long long)a->sid,
+                    row_str(old.status), ww);
     }
     if (e != FD_OK)
         goto done;
 
     /* challenge and response: a critical step is done only when a second person confirms */
     const char *status = actions[act].target;
-    if (act == FD_STEP_TICK && json_is_true(json_object_get(old, "critical")))
+    if (act == FD_STEP_TICK && old.critical)
         status = "awaiting_confirmation";
     int64_t now = store_now_ms(st);
     e = store_step_set_status(st, a->sid, status, ctx->actor->sub, ctx->actor->name, now, text);
     if (e == FD_OK)
         e = store_mig_bump(st, a->mid);
-    /* the step as it is now, without reading it back (this is the path of every tick) */
-    if (e == FD_OK) {
-        *out = store_step_doc_after_status(old, status, ctx->actor->sub, ctx->actor->name, now,
-                                           text);
-        if (*out == NULL)
-            e = FD_E_INTERNAL;
-    }
-    target_step(target, sizeof target, a->sid);
+    if (e != FD_OK)
+        goto done;
+    /* the step as it is now, without reading it back: the answer, then the event's canonical
+     * before and after */
+    store_step_row_after_status(&old, status, ctx->actor->sub, ctx->actor->name, now, text,
+                                &now_row);
+    a->version = now_row.version;
+    fd_buf_reset(&canon);
+    size_t split = 0;
+    if (store_step_row_json(out, &now_row, 0) != 0 || store_step_row_json(&canon, &old, 1) != 0)
+        e = FD_E_INTERNAL;
+    split = canon.len;
+    if (e == FD_OK && store_step_row_json(&canon, &now_row, 1) != 0)
+        e = FD_E_INTERNAL;
+    target_step(target, a->sid);
     if (e == FD_OK)
-        e = audit_append(st, ctx, a->mid, actions[act].audit, target, old, *out, text);
-    if (e == FD_OK) /* a switch step that is done moves its switch, if the rules allow */
-        e = switches_on_step(st, ctx, a->mid, *out);
+        e = audit_append_text(st, ctx, a->mid, actions[act].audit, target, canon.data, split,
+                              canon.data + split, canon.len - split, text);
+    /* a switch step that is done moves its switch, if the rules allow (switches.h reads the
+     * step's document; the other steps have nothing to move) */
+    if (e == FD_OK && now_row.switch_name.s != NULL) {
+        json_t *doc = store_step_row_doc(&now_row);
+        e = doc != NULL ? switches_on_step(st, ctx, a->mid, doc) : FD_E_INTERNAL;
+        json_decref(doc);
+    }
 done:
-    json_decref(old);
+    if (canon.cap > CANON_KEEP)
+        fd_buf_free(&canon);
+    store_step_row_free(&old);
     return e;
+}
+
+fd_err flight_step_action_text(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                               fd_step_action action, const char *text, fd_buf *answer,
+                               int64_t *version)
+{
+    *version = -1;
+    if ((int)action < FD_STEP_TICK || (int)action > FD_STEP_FAIL)
+        return fd_fail(&ctx->problem, FD_E_BAD_REQUEST, NULL, "unknown step action");
+    step_args a = {.mid = mid, .sid = sid, .action = action, .text = text, .version = -1};
+    size_t start = answer->len;
+    fd_err e = core_mutate_text(st, ctx, rule_action, &a, answer);
+    if (e != FD_OK)
+        return e;
+    *version = a.version;
+    if (ctx->replayed) { /* the stored answer of an earlier request: its version is in it */
+        json_t *doc = json_loadb(answer->data + start, answer->len - start, 0, NULL);
+        json_t *v = json_object_get(doc, "version");
+        *version = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+        json_decref(doc);
+    }
+    return FD_OK;
 }
 
 fd_err flight_step_action(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
                           fd_step_action action, const char *text, json_t **out)
 {
-    if ((int)action < FD_STEP_TICK || (int)action > FD_STEP_FAIL)
-        return fd_fail(&ctx->problem, FD_E_BAD_REQUEST, NULL, "unknown step action");
-    step_args a = {.mid = mid, .sid = sid, .action = action, .text = text};
-    return core_mutate(st, ctx, rule_action, &a, out);
+    fd_buf answer = {0};
+    int64_t version;
+    if (out != NULL)
+        *out = NULL;
+    fd_err e = flight_step_action_text(st, ctx, mid, sid, action, text, &answer, &version);
+    if (e == FD_OK && out != NULL) {
+        /* the text parses back into the very tree store_step_doc builds (store_step_row.h) */
+        *out = json_loadb(answer.data, answer.len, 0, NULL);
+        if (*out == NULL)
+            e = fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "the step's answer did not parse");
+    }
+    fd_buf_free(&answer);
+    return e;
 }
 
 /* ---- the second person of a critical step ---- */
@@ -466,7 +582,7 @@ static fd_err rule_confirm(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
         e = store_mig_bump(st, a->mid);
     if (e == FD_OK)
         e = store_step_doc(st, a->mid, a->sid, out);
-    target_step(target, sizeof target, a->sid);
+    target_step(target, a->sid);
     if (e == FD_OK)
         e = audit_append(st, ctx, a->mid, "step.confirm", target, old, *out, note);
     if (e == FD_OK) /* a critical switch step moves its switch when the second person confirms */

@@ -279,6 +279,11 @@ int json_out_string(fd_buf *b, const char *s, size_t len)
     return -1;
 }
 
+int json_out_integer(fd_buf *b, json_int_t v)
+{
+    return put_integer(b, v);
+}
+
 char *json_out_dumps(const json_t *v, int flags)
 {
     fd_buf b = {0};

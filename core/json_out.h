@@ -35,6 +35,11 @@ int json_out_append(fd_buf *b, const json_t *v, int flags);
  * when they are not UTF-8 or memory runs out (`b` then holds what it held before). */
 int json_out_string(fd_buf *b, const char *s, size_t len);
 
+/* Append the integer `v` as jansson writes it ("%lld"). Returns 0, or -1 when memory runs out
+ * (`b` is then unchanged). For writers that compose JSON text themselves (store_step_row.c,
+ * audit.c). */
+int json_out_integer(fd_buf *b, json_int_t v);
+
 /* `v` as a malloc'd NUL-terminated string (the caller frees it), or NULL as above: what
  * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY [| JSON_SORT_KEYS]) returns, for trees up to
  * JSON_OUT_MAX_DEPTH deep. */

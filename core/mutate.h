@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "store.h"
 
 /* A rule: check, write, audit, and put the result document (owned) in *out, or leave it NULL
@@ -27,5 +28,17 @@ typedef fd_err (*core_rule_fn)(fd_store *st, fd_ctx *ctx, void *args, json_t **o
  * `out` may be NULL when the caller wants no document (the rule's result is then dropped).
  */
 fd_err core_mutate(fd_store *st, fd_ctx *ctx, core_rule_fn fn, void *args, json_t **out);
+
+/* A rule that writes its answer as JSON text: it appends the document to `out` (compact,
+ * members in document order: what json_out_dumps(doc, 0) would write of the tree), without
+ * building a tree. Otherwise as core_rule_fn. */
+typedef fd_err (*core_text_rule_fn)(fd_store *st, fd_ctx *ctx, void *args, fd_buf *out);
+
+/*
+ * core_mutate for a rule that answers text (the step actions, the hottest writes). The answer is
+ * appended to `out` (owned by the caller); that same text is what an Idempotency-Key stores, and
+ * a replay appends the stored text as it is. On error `out` holds what it held before.
+ */
+fd_err core_mutate_text(fd_store *st, fd_ctx *ctx, core_text_rule_fn fn, void *args, fd_buf *out);
 
 #endif

@@ -6,8 +6,6 @@
 
 #include <string.h>
 
-#include "timefmt.h"
-
 #define STEP_COLS                                                                                  \
     "id, migration, stage, position, title, details, owner_team, command, link,"                   \
     " expected_minutes, critical, status, by_sub, by_name, at, note, version,"                     \
@@ -18,7 +16,8 @@
  * strlen and UTF-8 check of the key are skipped (step documents are built on every tick). */
 #define SET(obj, lit, value) json_object_setn_new_nocheck((obj), lit, sizeof(lit) - 1, (value))
 
-/* The Step document of flight.h from a row of STEP_COLS. */
+/* The Step document of flight.h from a row of STEP_COLS. store_step_row.c writes the same
+ * document as text for the step actions: change both together (test_step_row compares them). */
 static json_t *step_doc(sqlite3_stmt *s)
 {
     json_t *d = json_object();
@@ -643,36 +642,6 @@ fd_err store_step_set_status(fd_store *st, int64_t sid, const char *status, cons
     sqlite3_bind_int64(s, 5, at);
     store_bind_text(s, 6, note);
     return store_exec_stmt(st, s, "step status");
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s != NULL ? json_string(s) : json_null();
-}
-
-json_t *store_step_doc_after_status(const json_t *before, const char *status, const char *by_sub,
-                                    const char *by_name, int64_t at, const char *note)
-{
-    /* a shallow copy shares the members that do not change; replacing a member keeps its place */
-    json_t *d = json_copy((json_t *)before);
-    if (d == NULL)
-        return NULL;
-    char t[FD_TIME_LEN];
-    fd_time_format(at, t);
-    json_t *by = by_sub == NULL ? json_null()
-                                : json_pack("{s:o,s:o}", "sub", json_string(by_sub), "name",
-                                            str_or_null(by_name));
-    json_int_t version = json_integer_value(json_object_get(before, "version"));
-    int ok = SET(d, "status", json_string(status)) == 0 && SET(d, "by", by) == 0 &&
-             SET(d, "at", json_string(t)) == 0 && SET(d, "note", str_or_null(note)) == 0 &&
-             SET(d, "version", json_integer(version + 1)) == 0 &&
-             SET(d, "confirmed_by", json_null()) == 0 && SET(d, "confirmed_at", json_null()) == 0 &&
-             SET(d, "confirm_note", json_null()) == 0;
-    if (!ok) {
-        json_decref(d);
-        return NULL;
-    }
-    return d;
 }
 
 /* Shift the steps with lo <= position <= hi of a stage by `delta` (+1 or -1). */

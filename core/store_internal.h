@@ -124,13 +124,6 @@ fd_err store_step_write_plan(fd_store *st, int64_t sid, const json_t *step);
 /* Record a status change with who/when/note (NULL note clears it), and bump the version. */
 fd_err store_step_set_status(fd_store *st, int64_t sid, const char *status, const char *by_sub,
                              const char *by_name, int64_t at, const char *note);
-/* The Step document that store_step_set_status(..., status, by_sub, by_name, at, note) leaves,
- * derived from `before` (the document read in the same transaction, just before it) instead of
- * read back: a new reference, or NULL when memory runs out. Members keep their order, so it
- * renders byte for byte as store_step_doc would (test_flight checks every action against a
- * fresh read). */
-json_t *store_step_doc_after_status(const json_t *before, const char *status, const char *by_sub,
-                                    const char *by_name, int64_t at, const char *note);
 /* Move a step from position `from` to `to` in its stage; the steps in between shift by one.
  * Every step whose position changes gets a new version. */
 fd_err store_step_move(fd_store *st, const char *mid, const char *stage, int64_t sid, int from,

@@ -62,6 +62,8 @@ enum store_stmt_id {
     S_STEP_DELETE,
     S_STAGE_STEPS,
     S_STEP_CONFIRM,
+    /* store_step_row.c */
+    S_STEP_ACTION_ROW,
     /* store_gates.c */
     S_MIG_PLAN_REV,
     S_MIG_BUMP_PLAN_REV,
