@@ -395,7 +395,8 @@ static int export_row(void *arg, const store_audit_row *row)
         r |= fd_buf_puts(x->out, "\n");
         break;
     case FD_AUDIT_CSV:
-        r |= audit_csv_row(x->out, row); /* audit_csv.c */
+        /* audit_csv.c: the row, or what another thread makes it from (api/audit.c) */
+        r |= x->cur->csv_packed ? audit_csv_pack_row(x->out, row) : audit_csv_row(x->out, row);
         break;
     }
     if (r != 0) {

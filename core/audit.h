@@ -85,6 +85,8 @@ typedef struct audit_cursor {
     int64_t written; /* events written so far */
     int walk;        /* 1 while the migration's events are dense in the log: read it in seq
                         order instead of through the index (audit.c, export) */
+    int csv_packed;  /* CSV only: rows packed for another thread to format (audit_csv.h);
+                        set by the caller after audit_cursor_open */
 } audit_cursor;
 
 /* mid NULL = all events. FD_E_NOT_FOUND when mid names no migration. */

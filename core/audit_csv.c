@@ -24,8 +24,11 @@
  * apostrophe.
  *
  * Where the time goes: before/after are most of an event (~1 KB of a bench event's 1.3 KB, ~45
- * keys, ~150 quotes). Their end is found 16 bytes at a time (container_end), and they are copied
- * with a 16-byte block copy up to each quote (put_doubled).
+ * keys, ~150 quotes). The scan goes over them once (csv_scan.c: their end found and their quotes
+ * doubled in the same pass, 32 bytes at a time), into scratch room past the row, because "after"
+ * comes before "before" in the text but after it in the row; the row is then written in column
+ * order, before/after copied from the scratch room. A string cell's scan also tells whether it
+ * needs quoting or unescaping, so most cells are one block copy.
  */
 #include "audit_csv.h"
 
@@ -35,9 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+
+#include "csv_scan.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 #define NCOLS 15
@@ -112,202 +114,11 @@ int audit_csv_row_tree(fd_buf *b, const store_audit_row *row)
     return r;
 }
 
-/* ---- 16 bytes at a time ---------------------------------------------------------------------- */
-
-/*
- * A block is 16 bytes of the text, looked at together: bytes_eq gives a bitmask with bit i set
- * when byte i is c. SSE2 (every x86-64 has it) does that in two instructions; elsewhere a loop
- * gives the same masks. The caller guarantees 16 readable bytes.
- */
-#ifdef __SSE2__
-typedef __m128i block;
-
-static inline block block_at(const unsigned char *p)
-{
-    return _mm_loadu_si128((const __m128i *)p);
-}
-
-static inline unsigned bytes_eq(block v, char c)
-{
-    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
-}
-#else
-typedef struct block {
-    unsigned char b[16];
-} block;
-
-static inline block block_at(const unsigned char *p)
-{
-    block v;
-    memcpy(v.b, p, 16);
-    return v;
-}
-
-static inline unsigned bytes_eq(block v, char c)
-{
-    unsigned m = 0;
-    for (int i = 0; i < 16; i++)
-        m |= (unsigned)(v.b[i] == (unsigned char)c) << i;
-    return m;
-}
-#endif
-
-/* Bit i of the result is the xor of bits 0..i of m (16 bits): for the mask of a block's
- * quotes, the bytes from an opening quote up to (not including) its closing one. */
-static inline unsigned prefix_xor(unsigned m)
-{
-    m ^= m << 1;
-    m ^= m << 2;
-    m ^= m << 4;
-    m ^= m << 8;
-    return m;
-}
-
-/* The masks of the block's opening brackets ({ [) and closing ones (} ]); returns those of both
- * and the backslashes together (0: none of them, the usual case). */
-#ifdef __SSE2__
-static inline unsigned bracket_masks(block v, unsigned *open, unsigned *close)
-{
-    /* '[' and ']' are '{' and '}' without bit 0x20; no other byte is */
-    block x = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    block o = _mm_cmpeq_epi8(x, _mm_set1_epi8('{')), c = _mm_cmpeq_epi8(x, _mm_set1_epi8('}'));
-    *open = (unsigned)_mm_movemask_epi8(o);
-    *close = (unsigned)_mm_movemask_epi8(c);
-    block any = _mm_or_si128(_mm_or_si128(o, c), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    return (unsigned)_mm_movemask_epi8(any);
-}
-#else
-static inline unsigned bracket_masks(block v, unsigned *open, unsigned *close)
-{
-    *open = bytes_eq(v, '{') | bytes_eq(v, '[');
-    *close = bytes_eq(v, '}') | bytes_eq(v, ']');
-    return *open | *close | bytes_eq(v, '\\');
-}
-#endif
-
-/* ---- following the text's structure ------------------------------------------------------ */
-
-/* Just past the closing quote of the string whose opening quote is at p, or NULL when the text
- * ends first. A backslash takes the byte after it along (that is all the scan knows of escapes);
- * *esc tells whether there was one. */
-static const unsigned char *string_end(const unsigned char *p, const unsigned char *end, int *esc)
-{
-    *esc = 0;
-    p++;
-    while (p < end) {
-        if (end - p >= 16) {
-            block v = block_at(p);
-            unsigned m = bytes_eq(v, '"') | bytes_eq(v, '\\');
-            if (m == 0) {
-                p += 16;
-                continue;
-            }
-            p += __builtin_ctz(m);
-        } else if (*p != '"' && *p != '\\') {
-            p++;
-            continue;
-        }
-        if (*p == '"')
-            return p + 1;
-        *esc = 1;
-        p += 2;
-    }
-    return NULL;
-}
-
-/* Where the bracket walk of container_end is. */
-typedef struct walk {
-    unsigned depth; /* brackets open */
-    int in_string;
-    int escaped; /* the byte before was a backslash in a string */
-} walk;
-
-/* One byte of the walk; 1 when it closes the outermost bracket. */
-static inline int walk_byte(walk *w, unsigned char c)
-{
-    if (w->escaped)
-        w->escaped = 0;
-    else if (w->in_string)
-        w->escaped = c == '\\', w->in_string = c != '"';
-    else if (c == '"')
-        w->in_string = 1;
-    else if (c == '{' || c == '[')
-        w->depth++;
-    else if (c == '}' || c == ']')
-        return --w->depth == 0;
-    return 0;
-}
-
-/*
- * Just past the bracket that closes the object or array opening at p, or NULL when the text ends
- * first. Most blocks have no bracket and no backslash: they only flip "inside a string" when
- * they hold an odd number of quotes. In a block with brackets, the running xor of the quote bits
- * says which bytes are inside strings, and the brackets outside them are counted. A block with a
- * backslash, and the text's last bytes, go a byte at a time.
- */
-static const unsigned char *container_end(const unsigned char *p, const unsigned char *end)
-{
-    walk w = {0, 0, 0};
-    while (p < end) {
-        if (end - p >= 16 && !w.escaped) {
-            block v = block_at(p);
-            unsigned quotes = bytes_eq(v, '"'), open, close;
-            unsigned other = bracket_masks(v, &open, &close);
-            if (other == 0) {
-                w.in_string ^= __builtin_parity(quotes);
-                p += 16;
-                continue;
-            }
-            if (bytes_eq(v, '\\') == 0) {
-                unsigned inside = prefix_xor(quotes) ^ (w.in_string ? 0xffffu : 0);
-                w.in_string = (inside >> 15) & 1;
-                open &= ~inside;
-                close &= ~inside;
-                for (unsigned m = open | close; m != 0; m &= m - 1) {
-                    unsigned i = (unsigned)__builtin_ctz(m);
-                    if (open & (1u << i))
-                        w.depth++;
-                    else if (--w.depth == 0)
-                        return p + i + 1;
-                }
-                p += 16;
-                continue;
-            }
-        }
-        const unsigned char *stop = end - p < 16 ? end : p + 16;
-        for (; p < stop; p++)
-            if (walk_byte(&w, *p))
-                return p + 1;
-    }
-    return NULL;
-}
-
-/* Just past the number, true, false or null at p (only the characters those have are taken),
- * or NULL when there is none. */
-static const unsigned char *scalar_end(const unsigned char *p, const unsigned char *end)
-{
-    const unsigned char *start = p;
-    while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-                       (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '+' || *p == '.'))
-        p++;
-    return p > start ? p : NULL;
-}
-
-/* Just past the value at p, or NULL. */
-static const unsigned char *value_end(const unsigned char *p, const unsigned char *end)
-{
-    int esc;
-    if (*p == '"')
-        return string_end(p, end, &esc);
-    if (*p == '{' || *p == '[')
-        return container_end(p, end);
-    return scalar_end(p, end);
-}
-
 /* ---- the cells --------------------------------------------------------------------------- */
 
 /* A cell's source: text as it is (seq, the hashes), a JSON string's content (escaped), or
- * before/after's JSON text (its quotes to be doubled); `set` 0 is an empty cell. */
+ * before/after's JSON text, its quotes already doubled (in the scratch room); `set` 0 is an
+ * empty cell. */
 enum { CELL_TEXT, CELL_JSON, CELL_RAW };
 
 typedef struct cell {
@@ -315,7 +126,8 @@ typedef struct cell {
     size_t n;
     int kind;
     int set;
-    const unsigned char *readable; /* 16-byte blocks may be read before it */
+    unsigned flags;      /* CELL_JSON: what csv_string_end saw; CELL_RAW: 1 when it is quoted */
+    unsigned char first; /* CELL_RAW: the first byte of the value's text (the formula guard) */
 } cell;
 
 /* The columns (see audit_csv.h), and the actor object that holds three of them. */
@@ -413,23 +225,77 @@ static int unescape(const unsigned char *p, int *len)
     }
 }
 
-/* The value (v up to v_end) of a column's member into its cell: before/after as their text,
- * empty when null; the others when they are strings (any other value leaves the cell empty, as
- * json_string_value gives NULL for it). 0, or -1 when a string has an escape that put_cell_slow
- * does not decode. */
-static int set_cell(cell *c, int col, const unsigned char *v, const unsigned char *v_end,
-                    const unsigned char *end)
+/* ---- following the text's structure ------------------------------------------------------ */
+
+/* One event's scan: its text, the cells found so far, and where before/after's doubled text
+ * goes next (room the caller reserved past the row). */
+typedef struct scan {
+    csv_text t;
+    cell *cells;
+    char *scratch;
+} scan;
+
+/* Just past the number, true, false or null at p (only the characters those have are taken),
+ * or NULL when there is none. */
+static const unsigned char *scalar_end(const unsigned char *p, const unsigned char *end)
 {
-    size_t n = (size_t)(v_end - v);
-    if (col == COL_BEFORE || col == COL_AFTER) {
-        int null = n == 4 && memcmp(v, "null", 4) == 0;
-        *c = (cell){.s = v, .n = n, .kind = CELL_RAW, .set = !null, .readable = end};
-        return 0;
+    const unsigned char *start = p;
+    while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                       (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '+' || *p == '.'))
+        p++;
+    return p > start ? p : NULL;
+}
+
+/* Just past the value at p, or NULL; a string's csv_string_end flags or'ed into *flags. */
+static const unsigned char *value_end(const scan *s, const unsigned char *p, unsigned *flags)
+{
+    if (*p == '"')
+        return csv_string_end(&s->t, p, flags);
+    if (*p == '{' || *p == '[')
+        return csv_container_end(&s->t, p, NULL);
+    return scalar_end(p, s->t.end);
+}
+
+/* before/after at v: its text with quotes doubled into the scratch room, and its cell (empty
+ * when null). Returns just past the value, or NULL. */
+static const unsigned char *raw_value(scan *s, cell *c, const unsigned char *v)
+{
+    char *o = s->scratch;
+    const unsigned char *e;
+    if (*v == '{' || *v == '[') {
+        e = csv_container_end(&s->t, v, &o); /* the end and the doubling in one pass */
+    } else {
+        unsigned flags = 0;
+        e = value_end(s, v, &flags);
+        if (e != NULL)
+            o = csv_put_doubled(o, v, (size_t)(e - v));
     }
-    c->set = 0;
-    if (*v != '"')
+    if (e == NULL)
+        return NULL;
+    size_t n = (size_t)(e - v), doubled = (size_t)(o - s->scratch);
+    if (n == 4 && memcmp(v, "null", 4) == 0) {
+        c->set = 0;
+        return e;
+    }
+    /* quoted when it has a quote (some were doubled), a comma, a line break or a backslash */
+    *c = (cell){.s = (const unsigned char *)s->scratch,
+                .n = doubled,
+                .kind = CELL_RAW,
+                .set = 1,
+                .flags = doubled != n || csv_has_special(v, n),
+                .first = *v};
+    s->scratch = o;
+    return e;
+}
+
+/* A string member's value (v up to v_end, csv_string_end's flags) into its cell. 0, or -1 when
+ * it has an escape that put_cell_slow does not decode. */
+static int string_cell(cell *c, const unsigned char *v, const unsigned char *v_end, unsigned flags)
+{
+    *c = (cell){
+        .s = v + 1, .n = (size_t)(v_end - v) - 2, .kind = CELL_JSON, .set = 1, .flags = flags};
+    if (!(flags & CSV_ESCAPE))
         return 0;
-    *c = (cell){.s = v + 1, .n = n - 2, .kind = CELL_JSON, .set = 1, .readable = end};
     const unsigned char *q = memchr(c->s, '\\', c->n);
     while (q != NULL) {
         int len;
@@ -442,34 +308,129 @@ static int set_cell(cell *c, int col, const unsigned char *v, const unsigned cha
 }
 
 /*
+ * The members of a canonical event, in the order audit_append writes them (keys sorted), and
+ * of its actor: the scan first tries the key it expects next with one 16-byte compare (the key
+ * with its quotes and colon), and reads the key only when that fails. A match is the key the
+ * reading would find (the literal holds no backslash), so this changes nothing but the time.
+ */
+typedef struct known_key {
+    unsigned char text[16]; /* "key": then zeros */
+    unsigned char mask[16]; /* 0xff over the literal, then zeros */
+    size_t len;
+    int col;
+} known_key;
+
+static const struct {
+    const char *name;
+    int col;
+} event_keys[] = {{"action", COL_ACTION},
+                  {"actor", COL_ACTOR},
+                  {"after", COL_AFTER},
+                  {"at", COL_AT},
+                  {"before", COL_BEFORE},
+                  {"hash", -1},
+                  {"migration", COL_MIG},
+                  {"note", COL_NOTE},
+                  {"prev_hash", -1},
+                  {"request_id", COL_REQ},
+                  {"seq", -1},
+                  {"source", COL_SOURCE},
+                  {"target", COL_TARGET}},
+  actor_keys[] = {{"name", COL_NAME}, {"role", COL_ROLE}, {"sub", COL_SUB}};
+
+#define N_EVENT_KEYS (sizeof event_keys / sizeof event_keys[0])
+#define N_ACTOR_KEYS (sizeof actor_keys / sizeof actor_keys[0])
+static known_key known_event[N_EVENT_KEYS], known_actor[N_ACTOR_KEYS];
+
+static void known_key_init(known_key *k, const char *name, int col)
+{
+    size_t n = strlen(name); /* at most 12: "request_id" */
+    memset(k, 0, sizeof *k);
+    k->text[0] = '"';
+    memcpy(k->text + 1, name, n);
+    k->text[n + 1] = '"';
+    k->text[n + 2] = ':';
+    k->len = n + 3;
+    memset(k->mask, 0xff, k->len);
+    k->col = col;
+}
+
+__attribute__((constructor)) static void known_keys_init(void)
+{
+    for (size_t i = 0; i < N_EVENT_KEYS; i++)
+        known_key_init(&known_event[i], event_keys[i].name, event_keys[i].col);
+    for (size_t i = 0; i < N_ACTOR_KEYS; i++)
+        known_key_init(&known_actor[i], actor_keys[i].name, actor_keys[i].col);
+}
+
+/* Do the 16 bytes at p start with k's literal? (memcpy: any alignment, any byte order) */
+static inline int key_matches(const unsigned char *p, const known_key *k)
+{
+    uint64_t a[2], t[2], m[2];
+    memcpy(a, p, 16);
+    memcpy(t, k->text, 16);
+    memcpy(m, k->mask, 16);
+    return (((a[0] ^ t[0]) & m[0]) | ((a[1] ^ t[1]) & m[1])) == 0;
+}
+
+/*
  * The members of the object at p (the event; its actor when `actor`), into the cells of the
- * columns they are. A repeated key counts once, the last (as in jansson). Returns just past the
+ * columns they are. A repeated key counts once, the last (as in jansson); a string column whose
+ * value is no string is empty (json_string_value gives NULL for it). Returns just past the
  * closing brace, or NULL when the text is not shaped as expected: the row goes the jansson way.
  */
-static const unsigned char *scan_object(const unsigned char *p, const unsigned char *end,
-                                        cell cells[], int actor)
+static const unsigned char *scan_object(scan *s, const unsigned char *p, int actor)
 {
+    const unsigned char *end = s->t.end;
+    cell *cells = s->cells;
+    const known_key *known = actor ? known_actor : known_event;
+    size_t n_known = actor ? N_ACTOR_KEYS : N_EVENT_KEYS, next = 0;
     if (*p != '{')
         return NULL;
     p++;
-    if (*p == '}')
+    if (p < end && *p == '}')
         return p + 1;
     for (;;) {
-        int esc = 0;
-        const unsigned char *key = p + 1, *v = *p == '"' ? string_end(p, end, &esc) : NULL;
-        if (v == NULL || esc || *v != ':')
-            return NULL; /* escaped keys: jansson would match "n\u006fte" with "note" */
-        int col = key_column(key, (size_t)(v - 1 - key), actor);
-        v++;
+        unsigned kflags = 0, vflags = 0;
+        const unsigned char *v;
+        int col;
+        if (next < n_known && end - p >= 16 && key_matches(p, &known[next])) {
+            v = p + known[next].len; /* past the colon */
+            col = known[next++].col;
+        } else {
+            if (p >= end || *p != '"')
+                return NULL;
+            const unsigned char *key = p + 1;
+            v = csv_string_skip(&s->t, p, &kflags);
+            if (v == NULL || v >= end || (kflags & CSV_ESCAPE) || *v != ':')
+                return NULL; /* escaped keys: jansson would match "n\u006fte" with "note" */
+            size_t n = (size_t)(v - 1 - key);
+            col = key_column(key, n, actor);
+            v++;
+            /* expect what follows this key next (a key missing from the event, say) */
+            for (size_t j = next; j < n_known; j++)
+                if (known[j].len == n + 3 && memcmp(known[j].text + 1, key, n) == 0)
+                    next = j + 1;
+        }
+        if (v >= end)
+            return NULL;
         if (col == COL_ACTOR) {
             cells[COL_SUB].set = cells[COL_NAME].set = cells[COL_ROLE].set = 0;
-            p = *v == '{' ? scan_object(v, end, cells, 1) : value_end(v, end);
+            p = *v == '{' ? scan_object(s, v, 1) : value_end(s, v, &vflags);
+        } else if (col == COL_BEFORE || col == COL_AFTER) {
+            p = raw_value(s, &cells[col], v);
         } else {
-            p = value_end(v, end);
-            if (p != NULL && col >= 0 && set_cell(&cells[col], col, v, p, end) != 0)
-                return NULL;
+            /* a string that becomes no cell (the hashes) needs no look for commas */
+            p = *v == '"' && col < 0 ? csv_string_skip(&s->t, v, &vflags)
+                                     : value_end(s, v, &vflags);
+            if (p != NULL && col >= 0) {
+                if (*v != '"')
+                    cells[col].set = 0;
+                else if (string_cell(&cells[col], v, p, vflags) != 0)
+                    return NULL;
+            }
         }
-        if (p == NULL)
+        if (p == NULL || p >= end)
             return NULL;
         if (*p == ',') {
             p++;
@@ -486,38 +447,11 @@ static inline int formula_start(unsigned char c)
     return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
 }
 
-/* Bytes that need a look while a cell is copied: quotes (doubled, and the cell is quoted),
- * commas and line breaks (the cell is quoted), backslashes (escapes, in JSON strings). */
-static inline unsigned cell_mask(const unsigned char *p)
-{
-    block v = block_at(p);
-    return bytes_eq(v, '"') | bytes_eq(v, ',') | bytes_eq(v, '\\') | bytes_eq(v, '\r') |
-           bytes_eq(v, '\n');
-}
-
+/* Bytes that need a look while a string cell is copied: quotes (doubled, and the cell is
+ * quoted), commas and line breaks (the cell is quoted), backslashes (escapes, in JSON strings). */
 static inline int cell_special(unsigned char c)
 {
     return c == '"' || c == ',' || c == '\r' || c == '\n' || c == '\\';
-}
-
-/* 1 when the n bytes at p have a cell_special byte; blocks may be read before `readable`. A cell
- * of 16 bytes or more is looked at in blocks, the last one ending at its end (it may look at
- * some bytes twice); a shorter one in one block cut to n when readable. */
-static inline int needs_work(const unsigned char *p, size_t n, const unsigned char *readable)
-{
-    const unsigned char *end = p + n;
-    if (n >= 16) {
-        for (; end - p > 16; p += 16)
-            if (cell_mask(p) != 0)
-                return 1;
-        return cell_mask(end - 16) != 0;
-    }
-    if (readable - p >= 16)
-        return (cell_mask(p) & ((1u << n) - 1)) != 0;
-    for (; p < end; p++)
-        if (cell_special(*p))
-            return 1;
-    return 0;
 }
 
 /* n bytes from `from` to o, returning the new end: 16 at a time while 16 are readable before
@@ -533,116 +467,6 @@ static inline char *copy_run(char *o, const unsigned char *from, size_t n,
     }
     memcpy(o, from, n);
     return o + n;
-}
-
-/*
- * Doubling the quotes of before/after, 16 bytes at a time. Each half of a block (8 bytes) is
- * spread out by one byte shuffle (SSSE3 pshufb), whose control comes from a table indexed by the
- * half's quote bits: byte i is taken once, twice when it is a quote. No branch depends on where
- * the quotes are (a loop over them mispredicted about once a block). SSSE3 is checked for at
- * startup (all x86-64 CPUs since 2006 have it, but not the baseline the build targets); without
- * it, and off x86, the quotes are doubled a byte at a time.
- */
-#if defined(__x86_64__) && defined(__SSE2__)
-#include <tmmintrin.h>
-#define HAVE_SHUFFLE 1
-
-static unsigned char spread_control[256][16]; /* [quote bits of 8 bytes] -> pshufb control */
-static unsigned char spread_len[256];         /* -> bytes it gives: 8 + the quotes */
-static int have_ssse3;
-
-__attribute__((constructor)) static void spread_init(void)
-{
-    for (int m = 0; m < 256; m++) {
-        int n = 0;
-        for (int i = 0; i < 8; i++) {
-            spread_control[m][n++] = (unsigned char)i;
-            if (m & (1 << i))
-                spread_control[m][n++] = (unsigned char)i;
-        }
-        spread_len[m] = (unsigned char)n;
-        for (; n < 16; n++)
-            spread_control[m][n] = 0x80; /* a zero byte, overwritten by what comes next */
-    }
-    __builtin_cpu_init();
-    have_ssse3 = __builtin_cpu_supports("ssse3");
-}
-
-/* The 16 bytes v (quote bits m) at o with their quotes doubled; returns o + 16 + the quotes.
- * Writes up to 32 bytes. */
-__attribute__((target("ssse3"))) static inline char *spread_block(char *o, __m128i v, unsigned m)
-{
-    unsigned lo = m & 0xff, hi = m >> 8;
-    __m128i c = _mm_loadu_si128((const __m128i *)spread_control[lo]);
-    _mm_storeu_si128((__m128i *)o, _mm_shuffle_epi8(v, c));
-    o += spread_len[lo];
-    c = _mm_loadu_si128((const __m128i *)spread_control[hi]);
-    _mm_storeu_si128((__m128i *)o, _mm_shuffle_epi8(_mm_srli_si128(v, 8), c));
-    return o + spread_len[hi];
-}
-
-/* put_doubled with shuffles; the last partial block is read as a whole one when `readable`
- * allows (its bytes past `end` are written past the result, to be overwritten). */
-__attribute__((target("ssse3"))) static char *put_doubled_shuffle(char *o, const unsigned char *p,
-                                                                  const unsigned char *end,
-                                                                  const unsigned char *readable)
-{
-    for (; end - p >= 16; p += 16) {
-        block v = block_at(p);
-        o = spread_block(o, v, bytes_eq(v, '"'));
-    }
-    if (p < end && readable - p >= 16) {
-        unsigned n = (unsigned)(end - p);
-        block v = block_at(p);
-        unsigned m = bytes_eq(v, '"') & ((1u << n) - 1);
-        char *full = spread_block(o, v, m); /* o + 16 + the quotes among the n bytes */
-        return full - (16 - n);
-    }
-    for (; p < end; p++) {
-        *o++ = (char)*p;
-        if (*p == '"')
-            *o++ = '"';
-    }
-    return o;
-}
-#endif
-
-/* The bytes from p to end at o with every quote doubled; returns the new end. Blocks may be read
- * before `readable`; up to 32 bytes past the end may be written (room reserved by the caller). */
-static char *put_doubled(char *o, const unsigned char *p, const unsigned char *end,
-                         const unsigned char *readable)
-{
-#ifdef HAVE_SHUFFLE
-    if (have_ssse3)
-        return put_doubled_shuffle(o, p, end, readable);
-#endif
-    (void)readable;
-    for (; p < end; p++) {
-        *o++ = (char)*p;
-        if (*p == '"')
-            *o++ = '"';
-    }
-    return o;
-}
-
-/* before/after: their text with quotes doubled, quoted when it has a quote, a comma or a line
- * break, with the formula guard. The opening quote is written first and taken back when the
- * cell needs none. Returns the new end. */
-static char *put_raw_cell(char *o, const cell *c)
-{
-    char *start = o;
-    *o++ = '"';
-    if (formula_start(c->s[0]))
-        *o++ = '\'';
-    char *body = o;
-    o = put_doubled(o, c->s, c->s + c->n, c->readable);
-    if ((size_t)(o - body) != c->n || needs_work(c->s, c->n, c->readable)) {
-        *o++ = '"';
-    } else {
-        memmove(start, start + 1, (size_t)(o - start - 1));
-        o--;
-    }
-    return o;
 }
 
 /*
@@ -685,21 +509,30 @@ static char *put_cell_slow(char *o, const cell *c)
     return o;
 }
 
-/* Cell `c` and its separator at o (room reserved by the caller). Returns the new end. */
-static char *put_cell(char *o, const cell *c, int last)
+/* Cell `c` and its separator at o (room reserved by the caller); string cells' blocks may be
+ * read before `readable`. Returns the new end. */
+static char *put_cell(char *o, const cell *c, int last, const unsigned char *readable)
 {
     if (!c->set || c->n == 0) {
         /* empty */
     } else if (c->kind == CELL_RAW) {
-        o = put_raw_cell(o, c);
-    } else if (needs_work(c->s, c->n, c->readable)) {
+        /* before/after, doubled already: quoted when flags says so, with the formula guard */
+        if (c->flags)
+            *o++ = '"';
+        if (formula_start(c->first))
+            *o++ = '\'';
+        memcpy(o, c->s, c->n);
+        o += c->n;
+        if (c->flags)
+            *o++ = '"';
+    } else if (c->flags != 0) {
         o = put_cell_slow(o, c);
     } else {
         /* the usual cell: its bytes, after the guard (no escapes: the first byte is the first
          * character) */
         if (formula_start(c->s[0]))
             *o++ = '\'';
-        o = copy_run(o, c->s, c->n, c->readable);
+        o = copy_run(o, c->s, c->n, readable);
     }
     if (last) {
         *o++ = '\r';
@@ -710,6 +543,7 @@ static char *put_cell(char *o, const cell *c, int last)
     return o;
 }
 
+/* A cell of text that is not JSON (the hashes): flags 1 when it needs a look. */
 static cell text_cell(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -717,7 +551,7 @@ static cell text_cell(const char *s)
                   .n = n,
                   .kind = CELL_TEXT,
                   .set = s != NULL,
-                  .readable = s ? (const unsigned char *)s + n : NULL};
+                  .flags = s != NULL && csv_has_special((const unsigned char *)s, n)};
 }
 
 /* v in decimal at buf (24 bytes), as "%lld" writes it; returns the length. */
@@ -738,11 +572,88 @@ static size_t format_seq(char buf[24], long long v)
     return len;
 }
 
-static unsigned long fallbacks; /* loop thread or a single-threaded command: no lock */
+static unsigned long fallbacks; /* atomic: the export's formatting thread counts too */
 
 unsigned long audit_csv_fallbacks(void)
 {
-    return fallbacks;
+    return __atomic_load_n(&fallbacks, __ATOMIC_RELAXED);
+}
+
+/* ---- rows packed for another thread ------------------------------------------------------ */
+
+/* A packed row is a NUL byte, this header, then prev_hash, hash and the event text, each with a
+ * NUL after it (the event's is the one the fast path wants). The bytes between packed rows (the
+ * CSV header line) are CSV already, and hold no NUL. */
+typedef struct packed_row {
+    int64_t seq;
+    size_t prev_len, hash_len, event_len;
+    int has_prev, has_hash, has_event;
+} packed_row;
+
+int audit_csv_pack_row(fd_buf *b, const store_audit_row *row)
+{
+    packed_row h = {.seq = row->seq,
+                    .prev_len = row->prev_hash ? strlen(row->prev_hash) : 0,
+                    .hash_len = row->hash ? strlen(row->hash) : 0,
+                    .event_len = row->event ? row->len : 0,
+                    .has_prev = row->prev_hash != NULL,
+                    .has_hash = row->hash != NULL,
+                    .has_event = row->event != NULL};
+    size_t n = 1 + sizeof h + h.prev_len + h.hash_len + h.event_len + 3;
+    if (fd_buf_reserve(b, n) != 0)
+        return -1;
+    char *o = b->data + b->len;
+    *o++ = '\0';
+    memcpy(o, &h, sizeof h);
+    o += sizeof h;
+    if (h.prev_len > 0)
+        memcpy(o, row->prev_hash, h.prev_len);
+    o += h.prev_len;
+    *o++ = '\0';
+    if (h.hash_len > 0)
+        memcpy(o, row->hash, h.hash_len);
+    o += h.hash_len;
+    *o++ = '\0';
+    if (h.event_len > 0)
+        memcpy(o, row->event, h.event_len);
+    o += h.event_len;
+    *o++ = '\0';
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int audit_csv_unpack(fd_buf *out, const char *in, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (in[i] != '\0') {
+            /* CSV already (the header line): as it is */
+            const char *z = memchr(in + i, '\0', n - i);
+            size_t len = z != NULL ? (size_t)(z - (in + i)) : n - i;
+            if (fd_buf_append(out, in + i, len) != 0)
+                return -1;
+            i += len;
+            continue;
+        }
+        packed_row h;
+        if (n - i < 1 + sizeof h)
+            return -1;
+        memcpy(&h, in + i + 1, sizeof h);
+        const char *prev = in + i + 1 + sizeof h;
+        const char *hash = prev + h.prev_len + 1, *event = hash + h.hash_len + 1;
+        if ((size_t)(event + h.event_len + 1 - in) > n)
+            return -1;
+        store_audit_row row = {.seq = h.seq,
+                               .prev_hash = h.has_prev ? prev : NULL,
+                               .hash = h.has_hash ? hash : NULL,
+                               .event = h.has_event ? event : NULL,
+                               .len = h.event_len};
+        if (audit_csv_row(out, &row) != 0)
+            return -1;
+        i = (size_t)(event + h.event_len + 1 - in);
+    }
+    return 0;
 }
 
 int audit_csv_row(fd_buf *b, const store_audit_row *row)
@@ -752,28 +663,37 @@ int audit_csv_row(fd_buf *b, const store_audit_row *row)
     for (int i = 0; i < NCOLS; i++)
         cells[i].set = 0;
     const unsigned char *text = (const unsigned char *)row->event;
-    if (text == NULL || scan_object(text, text + row->len, cells, 0) != text + row->len) {
-        fallbacks++;
-        return audit_csv_row_tree(b, row);
-    }
-    char seq[24] = ""; /* zeroed: a block load reads past the digits */
-    cells[COL_SEQ] = (cell){.s = (const unsigned char *)seq,
-                            .n = format_seq(seq, (long long)row->seq),
-                            .kind = CELL_TEXT,
-                            .set = 1,
-                            .readable = (const unsigned char *)seq + sizeof seq};
     cells[COL_PREV] = text_cell(row->prev_hash);
     cells[COL_HASH] = text_cell(row->hash);
 
     /* A cell grows at most to twice its text (doubled quotes) plus quotes, guard and separator;
-     * the event's cells are disjoint parts of its text; block copies may run 32 bytes past. */
-    size_t room =
-        2 * (row->len + sizeof seq + cells[COL_PREV].n + cells[COL_HASH].n) + 4 * NCOLS + 2 + 32;
-    if (fd_buf_reserve(b, room) != 0)
+     * the event's cells are disjoint parts of its text; block copies may run 16 bytes past.
+     * Past that, the scratch room for before/after's doubled text (csv_container_end may write
+     * 64 bytes past it). The fallback appends after the reserve; it needs none of it. */
+    size_t room = 2 * (row->len + 24 + cells[COL_PREV].n + cells[COL_HASH].n) + 4 * NCOLS + 2 + 32;
+    if (fd_buf_reserve(b, room + 2 * row->len + 96) != 0)
         return -1;
+    scan s = {.t = {text, text + row->len}, .cells = cells, .scratch = b->data + b->len + room};
+    if (text == NULL || row->len == 0 || scan_object(&s, text, 0) != text + row->len) {
+        __atomic_fetch_add(&fallbacks, 1, __ATOMIC_RELAXED);
+        return audit_csv_row_tree(b, row);
+    }
+    char seq[24] = ""; /* zeroed: a block copy reads past the digits */
+    cells[COL_SEQ] = (cell){.s = (const unsigned char *)seq,
+                            .n = format_seq(seq, (long long)row->seq),
+                            .kind = CELL_TEXT,
+                            .set = 1,
+                            .flags = 0}; /* digits and a minus sign need no look */
+
     char *o = b->data + b->len;
-    for (int i = 0; i < NCOLS; i++)
-        o = put_cell(o, &cells[i], i == NCOLS - 1);
+    for (int i = 0; i < NCOLS; i++) {
+        const unsigned char *readable = text + row->len; /* string cells: the event text */
+        if (i == COL_SEQ)
+            readable = (const unsigned char *)seq + sizeof seq;
+        else if ((i == COL_PREV || i == COL_HASH) && cells[i].set)
+            readable = cells[i].s + cells[i].n;
+        o = put_cell(o, &cells[i], i == NCOLS - 1, readable);
+    }
     b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
     return 0;

@@ -7,7 +7,7 @@
  * quote or a line break is quoted (quotes doubled); a cell that a spreadsheet would run as a
  * formula (= + - @ tab CR first) gets a leading apostrophe.
  *
- * Inside core only (audit.c and the tests).
+ * Inside core (audit.c, the tests), and the export handler (api/audit.c) for the packed rows.
  */
 #ifndef FD_AUDIT_CSV_H
 #define FD_AUDIT_CSV_H
@@ -35,5 +35,17 @@ int audit_csv_row_tree(fd_buf *b, const store_audit_row *row);
 /* How many rows audit_csv_row handed to audit_csv_row_tree since the process started (tests:
  * canonical events never should). */
 unsigned long audit_csv_fallbacks(void);
+
+/*
+ * The export's rows formatted on another thread (api/audit.c; the cursor's csv_packed): the
+ * thread that reads SQLite packs each row (its seq, hashes and event text, copied) with
+ * audit_csv_pack_row, and so does no more than the NDJSON export does; audit_csv_unpack, on any
+ * thread, then writes the CSV of a buffer of packed rows to `out`: exactly what audit_csv_row
+ * would have written, and the bytes between the rows (the header line) as they are. Both return
+ * 0, or -1 (memory; for unpack also a row the jansson path refuses, or a buffer that is not
+ * packed rows).
+ */
+int audit_csv_pack_row(fd_buf *b, const store_audit_row *row);
+int audit_csv_unpack(fd_buf *out, const char *in, size_t n);
 
 #endif

@@ -315,6 +315,55 @@ static void test_migrations_list_filters(void **state)
     fake_free(fc);
 }
 
+/* The CSV export's rows are formatted on a worker thread, chunks read ahead while the previous
+ * one is formatted: the body is exactly what core's inline export writes, for a log of many
+ * chunks (the fake asks for the next chunk from inside each send, the hardest order), for one
+ * of one chunk, and for an empty one. */
+static void test_audit_export_csv_worker(void **state)
+{
+    (void)state;
+    create_plan();
+    fd_ctx ctx;
+    /* ~4 KB of CSV an event: 400 events are several of the worker's chunks */
+    char details[3001];
+    for (int i = 0; i < 3000; i++)
+        details[i] = "say \"hi\", {x} \\ \n"[i % 17];
+    details[3000] = '\0';
+    for (int i = 0; i < 400; i++) {
+        char title[96];
+        snprintf(title, sizeof title, "Step %d, with \"quotes\", commas and =formula", i);
+        json_t *in = json_pack("{s:s, s:s}", "title", title, "details", details);
+        json_t *out = NULL;
+        fd_ctx_init(&ctx, &lead, NULL);
+        assert_int_equal(flight_add_step(st, &ctx, "msk", "landing", in, &out), FD_OK);
+        json_decref(in);
+        json_decref(out);
+        fd_problem_clear(&ctx.problem);
+    }
+    static const char *const paths[] = {"/x?format=csv", "/x?format=csv&after=399",
+                                        "/x?format=csv&after=999999"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        /* the reference: core's export, formatted inline */
+        audit_cursor cur;
+        int64_t after = i == 0 ? 0 : i == 1 ? 399 : 999999;
+        assert_int_equal(audit_cursor_open(st, "msk", after, FD_AUDIT_CSV, &cur), FD_OK);
+        fd_buf want = {0};
+        for (int done = 0; !done;)
+            assert_int_equal(audit_export_chunk(st, &cur, &want, 64 * 1024, &done), FD_OK);
+
+        fake_conn *fc = run(api_audit_export, &viewer, "GET", paths[i], NULL, "msk", NULL);
+        expect_status(fc, 200);
+        assert_int_equal(fc->complete, 1);
+        assert_int_equal(fake_dechunk(fc), 0);
+        if (i == 0)
+            assert_true(fc->sends >= 3); /* several chunks: the pipeline ran */
+        assert_int_equal(fc->body_len, want.len);
+        assert_memory_equal(fc->body, want.data, want.len);
+        fake_free(fc);
+        fd_buf_free(&want);
+    }
+}
+
 /* The export of a long log arrives in several chunks, complete and in order. */
 static void test_audit_export_streams(void **state)
 {
@@ -442,6 +491,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_steps_add_patch_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations_list_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_export_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_export_csv_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misc, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

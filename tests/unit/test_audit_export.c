@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "core/audit_csv.h"
+#include "core/csv_scan.h"
 #include "core/flight.h"
 #include "core/store_sqlite.h"
 
@@ -489,6 +490,38 @@ static void block_boundaries_are_identical(void **state)
     }
 }
 
+/* Events shaped as the export usually sees them (a step before and after a tick: ~1.3 KB, ~45
+ * keys, a nested object, ~150 quotes), with a text of every length from 0 to 160 holding quotes,
+ * backslashes, commas and brackets: before/after end at every offset of a 32-byte block, and
+ * escapes fall on every block edge. */
+static void step_shaped_events_are_identical(void **state)
+{
+    (void)state;
+    for (int n = 0; n <= 160; n++) {
+        char text[200];
+        for (int i = 0; i < n; i++)
+            text[i] = "ab\"c\\d,e]f{g h"[(i * 7 + n) % 15];
+        text[n] = '\0';
+        json_t *by = json_pack("{s:s,s:s}", "name", "Bench bench-engineer", "sub", text);
+        json_t *before = json_pack(
+            "{s:s,s:o,s:n,s:n,s:n,s:n,s:b,s:s,s:i,s:i,s:n,s:s,s:s,s:s,s:i,s:s,s:s,s:n,s:s,s:n,s:i}",
+            "at", "2026-03-10T19:00:00.995Z", "by", by, "command", "confirm_note",
+            "confirmed_at", "confirmed_by", "critical", 0, "details", text, "expected_minutes", 5,
+            "id", 96, "link", "migration", "bench-audit", "note", "bench tick", "owner_team",
+            "data-stream", "position", 96, "stage", "takeoff", "status", "done", "switch", "title",
+            text, "verifies", "version", 11);
+        json_t *after = json_pack("{s:n,s:n,s:s,s:s,s:i,s:s,s:i}", "at", "by", "details", text,
+                                  "status", "pending", "version", 12, "title", "Benchmark step",
+                                  "id", n);
+        char *ev = canonical_event(n % 3 ? NULL : text, before, after, text);
+        unsigned long fb = audit_csv_fallbacks();
+        assert_int_equal(same_row_str(ev), 0);
+        if (audit_csv_fallbacks() != fb)
+            fail_msg("went the jansson way: %s", ev);
+        free(ev);
+    }
+}
+
 /* Rows are appended to a chunk one after another, and the writer uses room past the row while
  * it works: many random rows in one buffer are the same bytes as the reference's rows. */
 static void rows_appended_to_one_buffer_are_identical(void **state)
@@ -515,6 +548,50 @@ static void rows_appended_to_one_buffer_are_identical(void **state)
     assert_memory_equal(fast.data, tree.data, tree.len);
     fd_buf_free(&fast);
     fd_buf_free(&tree);
+}
+
+/* Rows packed on one thread and formatted on another (the export's CSV worker): unpacking gives
+ * exactly the rows audit_csv_row writes, the header line between them as it is, for random
+ * canonical events, texts that go the jansson way, a NUL inside a text, missing hashes. */
+static void packed_rows_unpack_to_the_same_bytes(void **state)
+{
+    (void)state;
+    static const char header[] = "seq,at,migration\r\n";
+    fd_buf packed = {0}, direct = {0}, out = {0};
+    assert_int_equal(fd_buf_puts(&packed, header), 0);
+    assert_int_equal(fd_buf_puts(&direct, header), 0);
+    for (int i = 0; i < 300; i++) {
+        json_t *note = random_string(), *name = random_string();
+        json_t *before = next_rand() % 4 == 0 ? NULL : random_value(0);
+        json_t *after = next_rand() % 4 == 0 ? NULL : random_value(0);
+        char *ev = canonical_event(json_string_value(note), before, after, json_string_value(name));
+        const char *text = ev;
+        size_t len = strlen(ev);
+        if (i % 50 == 7)
+            text = "{\"note\" :\"jansson's way\"}", len = strlen(text);
+        if (i % 50 == 9)
+            text = "{\"note\":\"a\0b\"}", len = 14;
+        store_audit_row row = {.seq = i,
+                               .prev_hash = i % 3 ? "p\"q" : NULL,
+                               .hash = i % 5 ? "h,h" : NULL,
+                               .event = text,
+                               .len = len};
+        assert_int_equal(audit_csv_pack_row(&packed, &row), 0);
+        assert_int_equal(audit_csv_row(&direct, &row), 0);
+        free(ev);
+        json_decref(note);
+        json_decref(name);
+    }
+    assert_int_equal(audit_csv_unpack(&out, packed.data, packed.len), 0);
+    assert_int_equal(out.len, direct.len);
+    assert_memory_equal(out.data, direct.data, direct.len);
+    /* a packed row cut short is refused, not read past its end */
+    fd_buf cut = {0};
+    assert_int_equal(audit_csv_unpack(&cut, packed.data, sizeof header + 20), -1);
+    fd_buf_free(&cut);
+    fd_buf_free(&packed);
+    fd_buf_free(&direct);
+    fd_buf_free(&out);
 }
 
 /* Tick and untick step `sid` of `mid` n times (2n events). */
@@ -657,9 +734,11 @@ static void tampered_rows_export_as_well_formed_csv(void **state)
     fix_close(f);
 }
 
+/* The row tests run at every level of csv_scan the CPU has (AVX2, a byte at a time): each must
+ * give the reference's bytes. */
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest rows[] = {
         cmocka_unit_test(core_events_are_identical),
         cmocka_unit_test(random_canonical_events_are_identical),
         cmocka_unit_test(texts_it_cannot_follow_fall_back),
@@ -668,8 +747,20 @@ int main(void)
         cmocka_unit_test(tampered_rows_export_as_well_formed_csv),
         cmocka_unit_test(canonical_event_takes_the_fast_path),
         cmocka_unit_test(block_boundaries_are_identical),
+        cmocka_unit_test(step_shaped_events_are_identical),
         cmocka_unit_test(rows_appended_to_one_buffer_are_identical),
+        cmocka_unit_test(packed_rows_unpack_to_the_same_bytes),
+    };
+    const struct CMUnitTest exports[] = {
         cmocka_unit_test(migration_export_walks_dense_stretches),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = 0, top = csv_scan_level(1);
+    for (int level = top; level >= 0; level--) {
+        char name[64];
+        snprintf(name, sizeof name, "csv rows, csv_scan level %d", csv_scan_level(level));
+        failed += _cmocka_run_group_tests(name, rows, sizeof rows / sizeof rows[0], NULL, NULL);
+    }
+    csv_scan_level(top);
+    failed += cmocka_run_group_tests(exports, NULL, NULL);
+    return failed;
 }
