@@ -349,15 +349,17 @@ static jwt_t *decode_with(const char *token, const unsigned char *key, size_t ke
     return jwt;
 }
 
-int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, fd_actor *actor,
-                int64_t *exp, char *why, size_t whylen)
+int auth_verify_shared(const auth_keys *k, const char *token, size_t len, int64_t now,
+                       auth_shared **out, int64_t *exp, char *why, size_t whylen)
 {
     int rc = -1;
     char *copy = NULL;
     jwt_t *jwt = NULL;
     char *claims_text = NULL;
     json_t *claims = NULL;
+    fd_actor actor;
 
+    *out = NULL;
     if (k == NULL) {
         set_err(why, whylen, "no key is configured to verify tokens");
         return -1;
@@ -369,7 +371,7 @@ int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, 
     /* a token verified lately: same bytes, still within its exp and nbf (auth_cache.h). Asked
      * before the character check below: only tokens that passed it are ever cached, and a hit
      * is the same bytes, so checking them again would only repeat an answer already known. */
-    if (auth_cache_get(k->cache, token, len, now, actor, exp) == 1)
+    if (auth_cache_get(k->cache, token, len, now, out, exp) == 1)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char ch = token[i];
@@ -403,11 +405,17 @@ int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, 
         goto done;
     }
     claim_times times = {0};
-    rc = check_claims(k, claims, now, actor, &times, why, whylen);
+    rc = check_claims(k, claims, now, &actor, &times, why, whylen);
     if (rc == 0) {
+        *out = auth_shared_new(&actor);
+        if (*out == NULL) {
+            set_err(why, whylen, "out of memory");
+            rc = -1;
+            goto done;
+        }
         if (exp != NULL)
             *exp = times.exp >= 9.2e18 ? INT64_MAX : (int64_t)times.exp;
-        auth_cache_put(k->cache, token, len, now, actor, times.exp, times.has_nbf, times.nbf);
+        auth_cache_put(k->cache, token, len, now, *out, times.exp, times.has_nbf, times.nbf);
     }
 done:
     json_decref(claims);
@@ -415,6 +423,18 @@ done:
     jwt_free(jwt);
     free(copy);
     return rc;
+}
+
+int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, fd_actor *actor,
+                int64_t *exp, char *why, size_t whylen)
+{
+    auth_shared *shared = NULL;
+
+    if (auth_verify_shared(k, token, len, now, &shared, exp, why, whylen) != 0)
+        return -1;
+    *actor = *auth_shared_actor(shared);
+    auth_shared_release(shared);
+    return 0;
 }
 
 int auth_sign_raw(const char *alg, const unsigned char *key, size_t key_len, const char *claims,

@@ -28,6 +28,7 @@
 #define AUTH_TOKEN_MAX 8192 /* longer tokens are refused before parsing */
 
 typedef struct auth_keys auth_keys;
+typedef struct auth_shared auth_shared; /* a verified actor shared by reference (auth_cache.h) */
 
 /*
  * Build the verifier from key material, which is copied (the caller may wipe its own copy).
@@ -58,6 +59,15 @@ const char *auth_keys_describe(const auth_keys *k);
  */
 int auth_verify(const auth_keys *k, const char *token, size_t len, int64_t now, fd_actor *actor,
                 int64_t *exp, char *why, size_t whylen);
+
+/*
+ * auth_verify without the copy, for the request path: the same checks, answers and messages,
+ * but on success *out is a reference to the verified actor (read it with auth_shared_actor),
+ * which the caller releases with auth_shared_release once done; on a cache hit it is the cache
+ * entry's own actor, so nothing is copied. On failure *out is NULL and nothing is to be released.
+ */
+int auth_verify_shared(const auth_keys *k, const char *token, size_t len, int64_t now,
+                       auth_shared **out, int64_t *exp, char *why, size_t whylen);
 
 /* How many auth_verify calls were answered from the cache of verified tokens (auth_cache.h), and
  * how many were verified in full, since `k` was made. */

@@ -10,10 +10,49 @@
 
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SETS (AUTH_CACHE_SLOTS / AUTH_CACHE_WAYS)
+
+struct auth_shared {
+    fd_actor actor;   /* written once, by auth_shared_new */
+    atomic_uint refs; /* the cache entry's and each borrower's */
+};
+
+auth_shared *auth_shared_new(const fd_actor *actor)
+{
+    auth_shared *s = malloc(sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->actor = *actor;
+    atomic_init(&s->refs, 1);
+    return s;
+}
+
+/* One more reference to `s`. The caller already holds one (or holds the cache's lock, under
+ * which an entry's reference cannot go away), so the count cannot be 0 here. */
+static auth_shared *shared_ref(auth_shared *s)
+{
+    /* relaxed: taking a reference orders nothing; the release below does the ordering */
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void auth_shared_release(auth_shared *s)
+{
+    if (s == NULL)
+        return;
+    /* acq_rel: every holder's reads of the actor happen before the free by the last one */
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        free(s);
+}
+
+const fd_actor *auth_shared_actor(const auth_shared *s)
+{
+    return &s->actor;
+}
 
 typedef struct entry {
     char *token; /* malloc'd copy, NULL = free slot */
@@ -23,8 +62,8 @@ typedef struct entry {
     double exp;        /* the token's exp claim, compared as auth.c compares it */
     int has_nbf;
     double nbf;
-    uint64_t used; /* clock of the last hit, for eviction */
-    fd_actor actor;
+    uint64_t used;      /* clock of the last hit, for eviction */
+    auth_shared *actor; /* the entry's reference */
 } entry;
 
 struct auth_cache {
@@ -72,6 +111,7 @@ static void entry_clear(entry *e)
         OPENSSL_cleanse(e->token, e->len);
         free(e->token);
     }
+    auth_shared_release(e->actor); /* a request still holding the actor keeps it alive */
     memset(e, 0, sizeof *e);
 }
 
@@ -108,7 +148,7 @@ void auth_cache_free(auth_cache *c)
     free(c);
 }
 
-int auth_cache_get(auth_cache *c, const char *token, size_t len, int64_t now, fd_actor *actor,
+int auth_cache_get(auth_cache *c, const char *token, size_t len, int64_t now, auth_shared **actor,
                    int64_t *exp)
 {
     if (c == NULL || len == 0 || len > AUTH_CACHE_TOKEN_MAX)
@@ -125,7 +165,7 @@ int auth_cache_get(auth_cache *c, const char *token, size_t len, int64_t now, fd
             entry_clear(e); /* expired (or the clock moved): verify again, fully */
             break;
         }
-        *actor = e->actor;
+        *actor = shared_ref(e->actor);
         if (exp != NULL)
             *exp = e->exp >= 9.2e18 ? INT64_MAX : (int64_t)e->exp;
         e->used = ++c->tick;
@@ -147,8 +187,8 @@ void auth_cache_miss(auth_cache *c, size_t len)
     pthread_mutex_unlock(&c->lock);
 }
 
-void auth_cache_put(auth_cache *c, const char *token, size_t len, int64_t now,
-                    const fd_actor *actor, double exp, int has_nbf, double nbf)
+void auth_cache_put(auth_cache *c, const char *token, size_t len, int64_t now, auth_shared *actor,
+                    double exp, int has_nbf, double nbf)
 {
     if (c == NULL || len == 0 || len > AUTH_CACHE_TOKEN_MAX)
         return;
@@ -184,7 +224,7 @@ void auth_cache_put(auth_cache *c, const char *token, size_t len, int64_t now,
     victim->exp = exp;
     victim->has_nbf = has_nbf;
     victim->nbf = nbf;
-    victim->actor = *actor;
+    victim->actor = shared_ref(actor);
     victim->used = ++c->tick;
     pthread_mutex_unlock(&c->lock);
 }

@@ -63,11 +63,14 @@ int http_handle(h2o_req_t *req);
 
 /*
  * Authenticate a request from `Authorization: Bearer <token>` or the session cookie (then the
- * actor's source is "web"). Returns 0 with *actor and *exp filled; -1 when there are no
- * credentials or they are invalid (why says which, *via_cookie says where they came from).
+ * actor's source is "web"). Returns 0 with *actor and *exp set: the actor is read-only and
+ * borrowed for the life of `req` (its pool holds a reference to it, dropped when the request is
+ * disposed, so a parked request or a long event stream keeps it however the token cache moves
+ * on). Returns -1 when there are no credentials or they are invalid (why says which,
+ * *via_cookie says where they came from); *actor is then NULL.
  */
-int http_authenticate(h2o_req_t *req, fd_actor *actor, int64_t *exp, int *via_cookie, char *why,
-                      size_t whylen);
+int http_authenticate(h2o_req_t *req, const fd_actor **actor, int64_t *exp, int *via_cookie,
+                      char *why, size_t whylen);
 
 /* 1 when the request carries X-Requested-With: flightdeck (the CSRF defence for cookies). */
 int http_has_csrf_header(h2o_req_t *req);

@@ -34,10 +34,33 @@ static int hexval(char c)
     return -1;
 }
 
+/* 1 when `ch` stands for itself in a parameter: printable ASCII, neither an escape nor '/'. */
+static int is_plain_byte(unsigned char ch)
+{
+    return ch >= 0x20 && ch < 0x7f && ch != '%' && ch != '/';
+}
+
+/* 1 when every byte of the segment is plain (is_plain_byte): then decoding it is a copy, and
+ * the copy is valid UTF-8, since ASCII is. Ids and slugs, nearly every parameter, are plain. */
+static int is_plain_segment(const char *in, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!is_plain_byte((unsigned char)in[i]))
+            return 0;
+    return 1;
+}
+
 int router_decode_param(const char *in, size_t len, char *out, size_t outlen)
 {
     size_t n = 0;
 
+    /* the common case, a plain segment that fits: the byte loop below would copy it unchanged
+     * and accept it, so copy it at once (tests/unit/test_router.c compares both ways) */
+    if (len < outlen && is_plain_segment(in, len)) {
+        memcpy(out, in, len);
+        out[len] = '\0';
+        return (int)len;
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)in[i];
         if (ch == '%') {
@@ -64,7 +87,8 @@ int router_decode_param(const char *in, size_t len, char *out, size_t outlen)
     return (int)n;
 }
 
-/* Split the path (before '?') into segments after the leading '/'. Returns the count or -1. */
+/* Split the path (before '?') into segments after the leading '/'. Returns the count or -1.
+ * memchr finds each '/' (a word at a time) rather than a loop over every byte of the path. */
 static int split_path(const char *path, size_t len, const char *seg[], size_t seglen[])
 {
     const char *q = memchr(path, '?', len);
@@ -73,18 +97,19 @@ static int split_path(const char *path, size_t len, const char *seg[], size_t se
     if (len == 0 || path[0] != '/')
         return -1;
     int n = 0;
-    size_t start = 1;
-    for (size_t i = 1; i <= len; i++) {
-        if (i == len || path[i] == '/') {
-            if (n == ROUTER_MAX_SEGMENTS)
-                return -1;
-            seg[n] = path + start;
-            seglen[n] = i - start;
-            n++;
-            start = i + 1;
-        }
+    const char *p = path + 1, *end = path + len;
+    for (;;) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *seg_end = slash != NULL ? slash : end;
+        if (n == ROUTER_MAX_SEGMENTS)
+            return -1;
+        seg[n] = p;
+        seglen[n] = (size_t)(seg_end - p);
+        n++;
+        if (slash == NULL)
+            return n;
+        p = slash + 1;
     }
-    return n;
 }
 
 /* The path's segments, each percent-decoded at most once and only when a pattern that fits the
@@ -94,7 +119,8 @@ typedef struct path_segs {
     int n;
     const char *seg[ROUTER_MAX_SEGMENTS];
     size_t len[ROUTER_MAX_SEGMENTS];
-    int state[ROUTER_MAX_SEGMENTS]; /* 0 not decoded yet, 1 a valid parameter, -1 not one */
+    int state[ROUTER_MAX_SEGMENTS];   /* 0 not decoded yet, 1 a valid parameter, -1 not one */
+    size_t dlen[ROUTER_MAX_SEGMENTS]; /* decoded length when state is 1 */
     char decoded[ROUTER_MAX_SEGMENTS][ROUTER_PARAM_MAX + 1];
 } path_segs;
 
@@ -102,10 +128,11 @@ typedef struct path_segs {
 static int seg_param_ok(path_segs *ps, int i)
 {
     if (ps->state[i] == 0) {
-        ps->state[i] = ps->len[i] > 0 && router_decode_param(ps->seg[i], ps->len[i], ps->decoded[i],
-                                                             sizeof ps->decoded[i]) > 0
-                           ? 1
-                           : -1;
+        int n = ps->len[i] > 0 ? router_decode_param(ps->seg[i], ps->len[i], ps->decoded[i],
+                                                     sizeof ps->decoded[i])
+                               : -1;
+        ps->state[i] = n > 0 ? 1 : -1;
+        ps->dlen[i] = n > 0 ? (size_t)n : 0;
     }
     return ps->state[i] == 1;
 }
@@ -301,8 +328,8 @@ static router_status match_compiled(const compiled_table *ct, const char *method
     m->route = best_cr->route;
     m->nparams = best_cr->nparams;
     for (int i = 0; i < m->nparams; i++) {
-        const char *d = ps.decoded[best_cr->param_seg[i]];
-        memcpy(m->storage[i], d, strlen(d) + 1);
+        int k = best_cr->param_seg[i];
+        memcpy(m->storage[i], ps.decoded[k], ps.dlen[k] + 1); /* with its NUL */
         m->params[i] = m->storage[i];
     }
     return ROUTER_OK;

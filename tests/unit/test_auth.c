@@ -710,6 +710,41 @@ static void cache_spreads_tokens_over_its_sets(void **state)
     auth_keys_free(k);
 }
 
+/* The request path borrows the cached actor itself (auth_verify_shared): hits share one object,
+ * which outlives its cache entry, expired or with the whole cache freed, until its last holder
+ * lets go (ASan would see a use after free, LeakSanitizer a reference never dropped). */
+static void shared_actor_outlives_its_cache_entry(void **state)
+{
+    (void)state;
+    auth_keys *k = hs_keys(NULL, NULL);
+    char *tok = sign_hs(GOOD_CLAIMS);
+    size_t len = strlen(tok);
+    auth_shared *first = NULL, *second = NULL, *later = NULL, *none = NULL;
+    char why[256];
+    assert_int_equal(auth_verify_shared(k, tok, len, NOW, &first, NULL, why, sizeof why), 0);
+    assert_int_equal(auth_verify_shared(k, tok, len, NOW + 1, &second, NULL, why, sizeof why), 0);
+    assert_ptr_equal(first, second); /* the entry's own actor, not a copy */
+    /* a minute on, the entry has expired: verified and cached afresh, the old one still held */
+    assert_int_equal(auth_verify_shared(k, tok, len, NOW + 61, &later, NULL, why, sizeof why), 0);
+    assert_ptr_not_equal(later, first);
+    assert_string_equal(auth_shared_actor(first)->sub, "alice");
+    auth_shared_release(first);
+    assert_string_equal(auth_shared_actor(second)->name, "Alice");
+    auth_shared_release(second);
+    /* the keys (and their cache) go first; a request still holding its actor reads it */
+    auth_keys_free(k);
+    assert_string_equal(auth_shared_actor(later)->sub, "alice");
+    assert_int_equal(auth_shared_actor(later)->role, FD_ROLE_LEAD);
+    assert_true(fd_actor_in_team(auth_shared_actor(later), "data-stream"));
+    auth_shared_release(later);
+    /* a refusal hands out nothing to release */
+    k = hs_keys(NULL, NULL);
+    assert_int_equal(auth_verify_shared(k, "a.b.c", 5, NOW, &none, NULL, why, sizeof why), -1);
+    assert_null(none);
+    auth_keys_free(k);
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -739,6 +774,7 @@ int main(void)
         cmocka_unit_test(cache_belongs_to_its_keys),
         cmocka_unit_test(cache_is_bounded_and_short_lived),
         cmocka_unit_test(cache_spreads_tokens_over_its_sets),
+        cmocka_unit_test(shared_actor_outlives_its_cache_entry),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }

@@ -161,6 +161,23 @@ static void cookie_signs_in_as_web(void **state)
     json_decref(me);
     fake_free(fc);
 
+    /* the same token as a Bearer header, now answered from the token cache, whose actor the
+     * requests share: the cookie's "web" went into a copy, never into the shared actor */
+    for (int i = 0; i < 2; i++) {
+        fc = request("GET", "/api/me", NULL);
+        if (i == 0)
+            bearer(fc, tok);
+        else
+            cookie(fc, tok);
+        assert_int_equal(run(fc), 200);
+        me = body_json(fc);
+        assert_string_equal(json_string_value(json_object_get(me, "sub")), "bob");
+        assert_string_equal(json_string_value(json_object_get(me, "source")),
+                            i == 0 ? "api" : "web");
+        json_decref(me);
+        fake_free(fc);
+    }
+
     /* an expired session is refused and the stale cookie cleared */
     char *old = token_for("bob", FD_ROLE_ENGINEER, -10);
     fc = request("GET", "/api/me", NULL);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/check.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/router.h"
@@ -188,6 +189,31 @@ static void trailing_and_double_slashes_do_not_match(void **state)
     assert_int_equal(match("GET", "/api/Migrations", &m), ROUTER_NOT_FOUND); /* case matters */
 }
 
+/* A path is cut at every '/': up to ROUTER_MAX_SEGMENTS segments, the last one what follows the
+ * last '/', empty or not (so "/" is one empty segment and matches no pattern of literals). */
+static void paths_split_into_at_most_the_segment_limit(void **state)
+{
+    (void)state;
+    static const api_route deep[] = {
+        {"GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/{p}", h_get, 0}, /* 16 segments */
+        {"GET", "/x", h_list, 0},
+        {NULL, NULL, NULL, 0},
+    };
+    static const api_route *const deep_tables[] = {deep, NULL};
+    router_match m;
+    const char *p16 = "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/last?q=/a/b";
+    assert_int_equal(router_match_in(deep_tables, "GET", 3, p16, strlen(p16), &m), ROUTER_OK);
+    assert_int_equal(m.nparams, 1);
+    assert_string_equal(m.params[0], "last");
+    const char *p17 = "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q";
+    assert_int_equal(router_match_in(deep_tables, "GET", 3, p17, strlen(p17), &m),
+                     ROUTER_NOT_FOUND);
+    assert_int_equal(router_match_in(deep_tables, "GET", 3, "/x", 2, &m), ROUTER_OK);
+    assert_int_equal(router_match_in(deep_tables, "GET", 3, "/x/", 3, &m), ROUTER_NOT_FOUND);
+    assert_int_equal(router_match_in(deep_tables, "GET", 3, "/", 1, &m), ROUTER_NOT_FOUND);
+    assert_int_equal(router_match_in(deep_tables, "GET", 3, "/x?", 3, &m), ROUTER_OK);
+}
+
 static void literal_segment_beats_parameter(void **state)
 {
     (void)state;
@@ -216,6 +242,111 @@ static void decode_param_contract(void **state)
     assert_int_equal(router_decode_param("%C0%AF", 6, out, sizeof out), -1); /* overlong '/' */
     assert_int_equal(router_decode_param("%ED%A0%80", 9, out, sizeof out), -1); /* surrogate */
     assert_int_equal(router_decode_param("caf%C3%A9", 9, out, sizeof out), 5);
+}
+
+/* router_decode_param as it was before its plain-segment shortcut (a byte at a time, every
+ * segment through the UTF-8 check), kept as the reference the shortcut must agree with. */
+static int ref_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int ref_decode_param(const char *in, size_t len, char *out, size_t outlen)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (ch == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return -1;
+            hi = ref_hexval(in[i + 1]);
+            lo = ref_hexval(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            ch = (unsigned char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (ch == '/' || ch < 0x20 || ch == 0x7f)
+            return -1;
+        if (n + 1 >= outlen)
+            return -1;
+        out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    if (!check_is_utf8(out, n))
+        return -1;
+    return (int)n;
+}
+
+/* xorshift64: a fixed sequence, so a failure repeats */
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Random segments, rich in the bytes where plain ends (controls, space, '%', '/', DEL, bytes
+ * with the high bit, escapes of them, UTF-8), of many lengths and around the room left for the
+ * NUL: the same answer and the same bytes written as the reference, every time. */
+static void decode_param_agrees_with_the_reference(void **state)
+{
+    (void)state;
+    static const char edge[] = {
+        0x00, 0x01, 0x1f, ' ', '!',  '%',        '.',        '/',        '0',        '9',
+        'A',  'f',  'z',  '~', 0x7f, (char)0x80, (char)0xc3, (char)0xa9, (char)0xed, (char)0xff};
+    static const char *const esc[] = {"%41",       "%2F", "%2f", "%00", "%7F", "%C3%A9", "%FE",
+                                      "%ED%A0%80", "%4",  "%G1", "%",   "%20", "%25"};
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int round = 0; round < 200000; round++) {
+        char in[ROUTER_PARAM_MAX + 40];
+        size_t len = 0, want = rng_next(&x) % 5 == 0 ? rng_next(&x) % sizeof in : rng_next(&x) % 40;
+        /* 0: plain only; 1: plain but for one byte; 2, 3: more and more of the rest */
+        int kind = (int)(rng_next(&x) % 4);
+        while (len < want) {
+            uint64_t r = rng_next(&x);
+            int pick = kind <= 1 ? 0 : (int)(r % (uint64_t)(2 * kind)) - 1;
+            if (pick <= 0) {
+                in[len++] = (char)(0x20 + (r >> 8) % 0x5f); /* printable ASCII, '%' and '/' too */
+                if (kind <= 1 && (in[len - 1] == '%' || in[len - 1] == '/'))
+                    in[len - 1] = 'x';
+            } else if (pick == 1) {
+                in[len++] = edge[(r >> 8) % sizeof edge];
+            } else {
+                const char *e = esc[(r >> 8) % (sizeof esc / sizeof esc[0])];
+                size_t el = strlen(e);
+                if (len + el > sizeof in)
+                    break;
+                memcpy(in + len, e, el);
+                len += el;
+            }
+        }
+        if (kind == 1 && len > 0) { /* any byte at all, or an edge one, anywhere */
+            uint64_t r = rng_next(&x);
+            in[(r >> 16) % len] = r % 2 ? (char)(r >> 8) : edge[(r >> 8) % sizeof edge];
+        }
+        size_t room[] = {len, len + 1, len + 2, ROUTER_PARAM_MAX + 1, len > 0 ? len - 1 : 1};
+        size_t outlen = room[rng_next(&x) % 5];
+        if (outlen == 0 || outlen > sizeof in + 1)
+            outlen = 1;
+        char got[sizeof in + 1], ref[sizeof in + 1];
+        memset(got, '#', sizeof got);
+        memset(ref, '#', sizeof ref);
+        int g = router_decode_param(in, len, got, outlen);
+        int r = ref_decode_param(in, len, ref, outlen);
+        if (g != r || memcmp(got, ref, sizeof got) != 0)
+            fail_msg("round %d: %zu bytes, room %zu: %d, the reference %d", round, len, outlen, g,
+                     r);
+    }
 }
 
 /* The process's own tables: every route well-formed and reachable, none shadowed by another. */
@@ -316,8 +447,10 @@ int main(void)
         cmocka_unit_test(overlong_params_are_not_found),
         cmocka_unit_test(wrong_method_is_405_with_allow),
         cmocka_unit_test(trailing_and_double_slashes_do_not_match),
+        cmocka_unit_test(paths_split_into_at_most_the_segment_limit),
         cmocka_unit_test(literal_segment_beats_parameter),
         cmocka_unit_test(decode_param_contract),
+        cmocka_unit_test(decode_param_agrees_with_the_reference),
         cmocka_unit_test(process_tables_are_consistent),
         cmocka_unit_test(if_match_forms),
         cmocka_unit_test(idempotency_key_and_request_id_forms),
