@@ -117,8 +117,9 @@ typedef struct store_batch_hooks {
      * not wait for store_batch_writable): block until the commit is back and end it
      * (store_batch_end). A safety net; the server routes writers around it. May be NULL. */
     void (*wait)(void *arg);
-    /* The write-ahead log holds STORE_CHECKPOINT_PAGES pages or more after a commit (called on
-     * the thread that ran the COMMIT): arrange for store_batch_checkpoint to run soon, on a
+    /* The write-ahead log holds STORE_CHECKPOINT_PAGES pages or more after a commit, and grew
+     * by STORE_CHECKPOINT_STEP_PAGES since the last call (called on the thread that ran the
+     * COMMIT): arrange for store_batch_checkpoint to run soon, on a
      * thread of its own. SQLite's automatic checkpoint runs inside a COMMIT, and copying the
      * log into the database and syncing it there held every waiting write for milliseconds
      * (the p99 of durable ticks); given this hook, the copying happens beside the commits.
@@ -134,6 +135,7 @@ typedef struct store_batch_hooks {
 
 #define STORE_CHECKPOINT_PAGES 1000         /* SQLite's default automatic checkpoint size */
 #define STORE_CHECKPOINT_RESTART_PAGES 4000 /* with wal_grown: a commit checkpoints itself */
+#define STORE_CHECKPOINT_STEP_PAGES 256     /* wal_grown again once the log grew this much */
 
 /* Switch batch mode on: open the read connection. FD_E_INVALID (nothing changes) for databases
  * that cannot have a second connection (":memory:", a guest store_open_reader); FD_E_INTERNAL

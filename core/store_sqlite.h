@@ -208,6 +208,7 @@ typedef struct store_batch {
     int commit_ok;
     double commit_seconds;
     char commit_error[200];
+    int wal_woken_at; /* the log's pages when the wal_grown hook was last called */
 } store_batch;
 
 struct fd_store {

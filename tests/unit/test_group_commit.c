@@ -623,6 +623,7 @@ static void test_checkpoints_run_beside_the_commits(void **state)
      * STORE_CHECKPOINT_RESTART_PAGES a commit checkpoints itself, and the log stays bounded. */
     int pages_per_commit = log / commits + 1;
     int more = 3 * STORE_CHECKPOINT_RESTART_PAGES / pages_per_commit; /* three times over */
+    g->waited = 0;
     for (int i = 0; i < more; i++, commits++) {
         fd_step_action act_now = commits % 2 == 0 ? FD_STEP_TICK : FD_STEP_UNTICK;
         assert_int_equal(act(g, &g->f->alice, a, act_now, NULL), FD_OK);
@@ -633,6 +634,12 @@ static void test_checkpoints_run_beside_the_commits(void **state)
     if (log >= STORE_CHECKPOINT_RESTART_PAGES)
         fail_msg("the log has %d pages after %d commits of ~%d pages: it never started over", log,
                  commits, pages_per_commit);
+    /* the checkpointing thread is woken once per STORE_CHECKPOINT_STEP_PAGES of growth, not
+     * after every commit past STORE_CHECKPOINT_PAGES (each wake-up reads the log's index) */
+    int most = more * pages_per_commit / STORE_CHECKPOINT_STEP_PAGES + 8;
+    if (g->waited == 0 || g->waited > most)
+        fail_msg("wal_grown was called %d times over %d commits of ~%d pages (want 1..%d)",
+                 (int)g->waited, more, pages_per_commit, most);
     char buf[32];
     assert_string_equal(status_of(g, a, buf, sizeof buf), commits % 2 ? "done" : "pending");
     assert_chain_ok(g);
