@@ -101,14 +101,35 @@ static void tick(rs *r, int64_t sid, fd_step_action a)
     store_batch_untouch(r->f->st); /* what comes next is a new request that only reads */
 }
 
+/* The committing thread, held at a gate until the test has made its reads "while the batch is
+ * with the thread": a COMMIT that finished first would be durable and may rightly be seen by a
+ * new snapshot, which made these tests depend on timing (they failed once under ASan). */
 typedef struct committer {
     fd_store *st;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int go;
 } committer;
 
 static void *commit_thread(void *arg)
 {
-    store_batch_commit_run(((committer *)arg)->st);
+    committer *cm = arg;
+    pthread_mutex_lock(&cm->mu);
+    while (!cm->go)
+        pthread_cond_wait(&cm->cv, &cm->mu);
+    pthread_mutex_unlock(&cm->mu);
+    store_batch_commit_run(cm->st);
     return NULL;
+}
+
+/* Let the held committing thread run its COMMIT, and wait for it. */
+static void commit_release_and_join(committer *cm, pthread_t t)
+{
+    pthread_mutex_lock(&cm->mu);
+    cm->go = 1;
+    pthread_cond_signal(&cm->cv);
+    pthread_mutex_unlock(&cm->mu);
+    pthread_join(t, NULL);
 }
 
 /* GET .../steps/{sid} through the handler; returns the body (malloc'd) and its status. */
@@ -167,13 +188,14 @@ static void stamp_is_kept_for_one_snapshot_only(void **state)
     assert_int_equal(stamp_version(r), v0); /* the open batch is not committed data */
     uint64_t id = 0;
     assert_int_equal(store_batch_detach(r->f->st, &id), 1);
-    committer cm = {r->f->st};
+    committer cm = {
+        .st = r->f->st, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, commit_thread, &cm), 0);
     assert_int_equal(stamp_version(r), v0); /* reads go on while the commit runs */
     store_batch_read_end(r->f->st);         /* another loop iteration meanwhile */
     assert_int_equal(stamp_version(r), v0); /* not ended yet: still the committed state */
-    pthread_join(t, NULL);
+    commit_release_and_join(&cm, t);
     assert_int_equal(store_batch_end(r->f->st, NULL), FD_OK);
 
     /* the batch has ended: the very next read must see it, not the kept stamp */
@@ -233,7 +255,8 @@ static void cached_step_shows_the_tick_after_its_batch(void **state)
 
     uint64_t id = 0;
     assert_int_equal(store_batch_detach(r->f->st, &id), 1);
-    committer cm = {r->f->st};
+    committer cm = {
+        .st = r->f->st, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, commit_thread, &cm), 0);
     b1 = get_step(r, a, &status); /* while the batch commits */
@@ -244,7 +267,7 @@ static void cached_step_shows_the_tick_after_its_batch(void **state)
     b1 = get_step(r, a, &status);
     assert_string_equal(b1, b0);
     free(b1);
-    pthread_join(t, NULL);
+    commit_release_and_join(&cm, t);
     assert_int_equal(store_batch_end(r->f->st, NULL), FD_OK);
 
     /* no read_end in between: store_batch_end itself must end the snapshot */
