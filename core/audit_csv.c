@@ -554,24 +554,6 @@ static cell text_cell(const char *s)
                   .flags = s != NULL && csv_has_special((const unsigned char *)s, n)};
 }
 
-/* v in decimal at buf (24 bytes), as "%lld" writes it; returns the length. */
-static size_t format_seq(char buf[24], long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    size_t len = 0;
-    if (v < 0)
-        buf[len++] = '-';
-    while (n > 0)
-        buf[len++] = tmp[--n];
-    return len;
-}
-
 static unsigned long fallbacks; /* atomic: the export's formatting thread counts too */
 
 unsigned long audit_csv_fallbacks(void)
@@ -680,7 +662,7 @@ int audit_csv_row(fd_buf *b, const store_audit_row *row)
     }
     char seq[24] = ""; /* zeroed: a block copy reads past the digits */
     cells[COL_SEQ] = (cell){.s = (const unsigned char *)seq,
-                            .n = format_seq(seq, (long long)row->seq),
+                            .n = fd_i64_text(seq, row->seq),
                             .kind = CELL_TEXT,
                             .set = 1,
                             .flags = 0}; /* digits and a minus sign need no look */

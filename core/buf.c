@@ -75,3 +75,26 @@ void fd_buf_free(fd_buf *b)
     b->len = 0;
     b->cap = 0;
 }
+
+size_t fd_u64_text(char *out, uint64_t v)
+{
+    char tmp[FD_INT_TEXT_MAX];
+    size_t n = 0, len = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
+size_t fd_i64_text(char *out, int64_t v)
+{
+    if (v >= 0)
+        return fd_u64_text(out, (uint64_t)v);
+    out[0] = '-';
+    /* the magnitude as unsigned, so the most negative value does not overflow */
+    return 1 + fd_u64_text(out + 1, 0 - (uint64_t)v);
+}

@@ -31,23 +31,12 @@ typedef struct step_args {
     int64_t version; /* the answer's version (rule_action, which answers text) */
 } step_args;
 
-/* "steps/<sid>" into out, by hand: snprintf was a visible part of a tick. */
+/* "steps/<sid>" into out, without snprintf: it was a visible part of a tick. */
 static void target_step(char out[32], int64_t sid)
 {
-    char digits[24];
-    size_t nd = 0, len = 0;
-    uint64_t v = sid < 0 ? 0 - (uint64_t)sid : (uint64_t)sid;
-    do {
-        digits[nd++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
+    _Static_assert(6 + FD_INT_TEXT_MAX <= 32, "room for the longest id");
     memcpy(out, "steps/", 6);
-    len = 6;
-    if (sid < 0)
-        out[len++] = '-';
-    while (nd > 0)
-        out[len++] = digits[--nd];
-    out[len] = '\0';
+    fd_i64_text(out + 6, sid);
 }
 
 static fd_err load_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid, json_t **out)

@@ -112,17 +112,8 @@ static int put_string(fd_buf *b, const char *s, size_t n)
 /* "%lld" without printf. */
 static int put_integer(fd_buf *b, json_int_t v)
 {
-    char tmp[24];
-    char *q = tmp + sizeof tmp;
-    /* work on the magnitude as unsigned, so the most negative value does not overflow */
-    unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        *--q = (char)('0' + m % 10);
-        m /= 10;
-    } while (m != 0);
-    if (v < 0)
-        *--q = '-';
-    return put(b, q, (size_t)(tmp + sizeof tmp - q));
+    char tmp[FD_INT_TEXT_MAX];
+    return put(b, tmp, fd_i64_text(tmp, (int64_t)v));
 }
 
 /* jansson's order for sorted keys: bytes compared up to the shorter key, then the shorter first. */

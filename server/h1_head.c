@@ -20,6 +20,7 @@
  * not hold it, glibc's function runs instead and reports the overflow as it always has.
  */
 #include "server/h1_head.h"
+#include "core/buf.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -38,20 +39,6 @@ static const char FORMAT_NO_LENGTH[] = "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection
 
 static atomic_int fast_off;     /* 1: every call goes to glibc (self-check failed) */
 static atomic_ulong fast_heads; /* heads written here, for tests */
-
-/* size_t in decimal into out (room for 20 digits); returns the length. */
-static size_t put_size(char *out, size_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
 
 static char *put(char *dst, const char *s, size_t len)
 {
@@ -74,8 +61,8 @@ static int write_head(char *s, size_t slen, int with_length, va_list ap)
     if (status < 100 || status > 999 || reason == NULL || date == NULL || connection == NULL)
         return -1;
     size_t rlen = strlen(reason), dlen = strlen(date), clen = strlen(connection);
-    char digits[24];
-    size_t nlen = with_length ? put_size(digits, length) : 0;
+    char digits[FD_INT_TEXT_MAX];
+    size_t nlen = with_length ? fd_u64_text(digits, length) : 0;
     /* "HTTP/1.1 " 9, status 3, " " 1, "\r\nDate: " 8, "\r\nConnection: " 14, "\r\n" 2, and
      * "Content-Length: " 16 + "\r\n" 2 */
     size_t total = 37 + rlen + dlen + clen + (with_length ? 18 + nlen : 0);

@@ -206,6 +206,43 @@ static void cycle_fails(void **state)
     json_decref(b);
 }
 
+/* fd_i64_text and fd_u64_text (buf.h), which json_out, ETags, CSV and response heads share,
+ * write what printf writes: the extremes, every power of ten either side, random values. */
+static void int_text_matches_printf(void **state)
+{
+    (void)state;
+    char mine[FD_INT_TEXT_MAX], theirs[32];
+    int64_t edges[] = {0, 1, -1, 9, 10, -10, INT64_MAX, INT64_MIN, INT64_MIN + 1, INT64_MAX - 1};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        size_t n = fd_i64_text(mine, edges[i]);
+        snprintf(theirs, sizeof theirs, "%lld", (long long)edges[i]);
+        assert_string_equal(mine, theirs);
+        assert_int_equal(n, strlen(theirs));
+    }
+    uint64_t p = 1;
+    for (int k = 0; k < 20; k++, p *= 10) {
+        uint64_t us[] = {p - 1, p, p + 1, UINT64_MAX - p};
+        for (size_t i = 0; i < 4; i++) {
+            size_t n = fd_u64_text(mine, us[i]);
+            snprintf(theirs, sizeof theirs, "%llu", (unsigned long long)us[i]);
+            assert_string_equal(mine, theirs);
+            assert_int_equal(n, strlen(theirs));
+            fd_i64_text(mine, -(int64_t)(us[i] >> 1));
+            snprintf(theirs, sizeof theirs, "%lld", -(long long)(us[i] >> 1));
+            assert_string_equal(mine, theirs);
+        }
+    }
+    for (int i = 0; i < 100000; i++) {
+        uint64_t u = ((uint64_t)rnd(0xffffffffu) << 32 | rnd(0xffffffffu)) >> rnd(64);
+        fd_u64_text(mine, u);
+        snprintf(theirs, sizeof theirs, "%llu", (unsigned long long)u);
+        assert_string_equal(mine, theirs);
+        fd_i64_text(mine, (int64_t)u);
+        snprintf(theirs, sizeof theirs, "%lld", (long long)(int64_t)u);
+        assert_string_equal(mine, theirs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +252,7 @@ int main(void)
         cmocka_unit_test(deep_trees_match_jansson),
         cmocka_unit_test(invalid_utf8_fails_and_leaves_buffer),
         cmocka_unit_test(cycle_fails),
+        cmocka_unit_test(int_text_matches_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
