@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct fd_buf {
     char *data;
@@ -18,6 +19,18 @@ typedef struct fd_buf {
 int fd_buf_append(fd_buf *b, const char *s, size_t n);
 int fd_buf_puts(fd_buf *b, const char *s);
 int fd_buf_printf(fd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* fd_buf_append for writers that append many small pieces (JSON text): when there is room,
+ * a bare memcpy here, inline; only growing goes through fd_buf_append. */
+static inline int fd_buf_put(fd_buf *b, const void *s, size_t n)
+{
+    if (b->data != NULL && b->cap - b->len > n) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return fd_buf_append(b, s, n);
+}
 /* Make room for `extra` more bytes (and the NUL) without changing the content, for writers that
  * fill data[len..] themselves and then advance len (keeping data[len] == '\0'). */
 int fd_buf_reserve(fd_buf *b, size_t extra);

@@ -17,18 +17,6 @@ typedef struct member {
     json_t *value;
 } member;
 
-/* Append n bytes. A document is a few hundred tokens, so the common case (room left) is a bare
- * memcpy here; only growing goes through fd_buf. Keeps data[len] == '\0' as fd_buf does. */
-static inline int put(fd_buf *b, const void *s, size_t n)
-{
-    if (b->data != NULL && b->cap - b->len > n) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return 0;
-    }
-    return fd_buf_append(b, s, n);
-}
 
 /* The escape jansson writes for the byte c (< 0x20, '"' or '\\'): 2 or 6 bytes into out. */
 static size_t escape(unsigned char c, char out[6])
@@ -97,23 +85,23 @@ static int put_string(fd_buf *b, const char *s, size_t n)
                 break;
             }
         }
-        if (p > run && put(b, run, (size_t)(p - run)) != 0)
+        if (p > run && fd_buf_put(b, run, (size_t)(p - run)) != 0)
             return -1;
         if (p == end)
             break;
         char e[6];
-        if (put(b, e, escape(*p, e)) != 0)
+        if (fd_buf_put(b, e, escape(*p, e)) != 0)
             return -1;
         p++;
     }
-    return put(b, "\"", 1);
+    return fd_buf_put(b, "\"", 1);
 }
 
 /* "%lld" without printf. */
 static int put_integer(fd_buf *b, json_int_t v)
 {
     char tmp[FD_INT_TEXT_MAX];
-    return put(b, tmp, fd_i64_text(tmp, (int64_t)v));
+    return fd_buf_put(b, tmp, fd_i64_text(tmp, (int64_t)v));
 }
 
 /* jansson's order for sorted keys: bytes compared up to the shorter key, then the shorter first. */
@@ -148,9 +136,9 @@ static int put_value(fd_buf *b, const json_t *v, int flags, int depth);
 
 static int put_member(fd_buf *b, const member *m, int first, int flags, int depth)
 {
-    if (!first && put(b, ",", 1) != 0)
+    if (!first && fd_buf_put(b, ",", 1) != 0)
         return -1;
-    if (put_string(b, m->key, m->len) != 0 || put(b, ":", 1) != 0)
+    if (put_string(b, m->key, m->len) != 0 || fd_buf_put(b, ":", 1) != 0)
         return -1;
     return put_value(b, m->value, flags, depth + 1);
 }
@@ -181,12 +169,12 @@ static __attribute__((noinline)) int put_members_sorted(fd_buf *b, const json_t 
 
 static int put_object(fd_buf *b, const json_t *v, int flags, int depth)
 {
-    if (put(b, "{", 1) != 0)
+    if (fd_buf_put(b, "{", 1) != 0)
         return -1;
     if (flags & JSON_OUT_SORT) {
         if (put_members_sorted(b, v, json_object_size(v), flags, depth) != 0)
             return -1;
-        return put(b, "}", 1);
+        return fd_buf_put(b, "}", 1);
     }
     int first = 1; /* insertion order, as jansson iterates and dumps */
     for (void *it = json_object_iter((json_t *)v); it != NULL;
@@ -197,28 +185,28 @@ static int put_object(fd_buf *b, const json_t *v, int flags, int depth)
             return -1;
         first = 0;
     }
-    return put(b, "}", 1);
+    return fd_buf_put(b, "}", 1);
 }
 
 static int put_array(fd_buf *b, const json_t *v, int flags, int depth)
 {
     size_t n = json_array_size(v);
-    if (put(b, "[", 1) != 0)
+    if (fd_buf_put(b, "[", 1) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && put(b, ",", 1) != 0)
+        if (i > 0 && fd_buf_put(b, ",", 1) != 0)
             return -1;
         if (put_value(b, json_array_get(v, i), flags, depth + 1) != 0)
             return -1;
     }
-    return put(b, "]", 1);
+    return fd_buf_put(b, "]", 1);
 }
 
 /* A real the way jansson writes it (its shortest round-trip form): asked of jansson itself. */
 static int put_real(fd_buf *b, const json_t *v)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    int rc = text != NULL ? put(b, text, strlen(text)) : -1;
+    int rc = text != NULL ? fd_buf_put(b, text, strlen(text)) : -1;
     free(text);
     return rc;
 }
@@ -229,11 +217,11 @@ static int put_value(fd_buf *b, const json_t *v, int flags, int depth)
         return -1;
     switch (json_typeof(v)) {
     case JSON_NULL:
-        return put(b, "null", 4);
+        return fd_buf_put(b, "null", 4);
     case JSON_TRUE:
-        return put(b, "true", 4);
+        return fd_buf_put(b, "true", 4);
     case JSON_FALSE:
-        return put(b, "false", 5);
+        return fd_buf_put(b, "false", 5);
     case JSON_INTEGER:
         return put_integer(b, json_integer_value(v));
     case JSON_REAL:

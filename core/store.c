@@ -139,8 +139,16 @@ fd_err store_col_strings(fd_store *st, sqlite3_stmt *s, const char *what, json_t
 
 void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t n)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
-    snprintf(out, n, "%s", t ? (const char *)t : "");
+    /* up to the first NUL, cut to fit, as snprintf "%s" would: without snprintf, which a
+     * durable tick calls this for several times */
+    if (n == 0)
+        return;
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    size_t len = t != NULL ? strnlen(t, (size_t)sqlite3_column_bytes(s, i)) : 0;
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, t != NULL ? t : "", len);
+    out[len] = '\0';
 }
 
 /* ---- open, migrate, close ---- */

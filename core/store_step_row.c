@@ -59,18 +59,6 @@ static store_opt_int opt_int(sqlite3_stmt *s, int col)
     return v;
 }
 
-/* Copy a text column into out[n] as store_col_copy does ("" for NULL), cut to fit. */
-static void copy_col(sqlite3_stmt *s, int col, char *out, size_t n)
-{
-    const char *t = (const char *)sqlite3_column_text(s, col);
-    size_t len = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
-    if (len >= n)
-        len = n - 1;
-    if (len > 0)
-        memcpy(out, t, len);
-    out[len] = '\0';
-}
-
 /* Fill *row from the current result row of s: the text columns are copied into one block. */
 static int fill_row(sqlite3_stmt *s, store_step_row *row)
 {
@@ -128,9 +116,9 @@ fd_err store_step_row_read(fd_store *st, const char *mid, int64_t sid, store_ste
         if (fill_row(s, row) != 0) {
             e = FD_E_INTERNAL;
         } else {
-            copy_col(s, 1, head->id, sizeof head->id); /* m.id = s.migration */
-            copy_col(s, 24, head->status, sizeof head->status);
-            copy_col(s, 25, head->current_stage, sizeof head->current_stage);
+            store_col_copy(s, 1, head->id, sizeof head->id); /* m.id = s.migration */
+            store_col_copy(s, 24, head->status, sizeof head->status);
+            store_col_copy(s, 25, head->current_stage, sizeof head->current_stage);
             head->version = sqlite3_column_int64(s, 26);
         }
     } else if (rc == SQLITE_DONE) {
@@ -233,21 +221,8 @@ static const member members[] = {
 static const unsigned char sorted_members[NMEMBERS] = {13, 12, 7, 18, 17, 16, 10, 5, 9,  0, 8,
                                                        1,  14, 6, 3,  2,  11, 19, 4, 20, 15};
 
-/* Append n bytes. A document is ~60 small pieces and 1 KB is reserved up front, so the common
- * case (room left) is a bare memcpy here; only growing goes through fd_buf. Keeps
- * data[len] == '\0' as fd_buf does. */
-static inline int put(fd_buf *b, const char *s, size_t n)
-{
-    if (b->data != NULL && b->cap - b->len > n) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return 0;
-    }
-    return fd_buf_append(b, s, n);
-}
 
-#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
+#define PUT_LIT(b, lit) fd_buf_put((b), (lit), sizeof(lit) - 1)
 
 static int put_text(fd_buf *b, store_text t)
 {
@@ -262,7 +237,7 @@ static int put_time(fd_buf *b, store_opt_int t)
     s[0] = '"';
     fd_time_format(t.v, s + 1); /* digits and punctuation: nothing to escape */
     s[FD_TIME_LEN] = '"';
-    return put(b, s, sizeof s);
+    return fd_buf_put(b, s, sizeof s);
 }
 
 /* A literal and its length, for the calls below. */
@@ -275,7 +250,7 @@ static int put_pair(fd_buf *b, int present, const char *k1, size_t n1, store_tex
 {
     if (!present)
         return PUT_LIT(b, "null");
-    if (put(b, k1, n1) != 0 || put_text(b, a) != 0 || put(b, k2, n2) != 0 || put_text(b, c) != 0)
+    if (fd_buf_put(b, k1, n1) != 0 || put_text(b, a) != 0 || fd_buf_put(b, k2, n2) != 0 || put_text(b, c) != 0)
         return -1;
     return PUT_LIT(b, "}");
 }
@@ -287,7 +262,7 @@ static const void *value_at(const store_step_row *row, size_t off)
 
 static int put_member(fd_buf *b, const store_step_row *row, const member *m, int sorted)
 {
-    if (put(b, m->key, m->keylen) != 0)
+    if (fd_buf_put(b, m->key, m->keylen) != 0)
         return -1;
     switch (m->kind) {
     case M_INT:
