@@ -33,6 +33,9 @@ typedef void (*api_handler_fn)(api_call *c);
 enum {
     API_PUBLIC = 1u << 0, /* no token needed */
     API_STREAM = 1u << 1, /* answers with a stream (export); not replayable */
+    API_JOB = 1u << 2,    /* a write whose handler only checks the request and hands the change
+                             to api_job_submit (api/job.h): it runs at once, even while a commit
+                             is in flight, instead of waiting for the write connection */
 };
 
 typedef struct api_route {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/job.h"
 #include "api/reply.h"
 
 typedef struct held held;
@@ -99,10 +100,7 @@ static void send_unavailable(h2o_req_t *req)
     if (rid.base != NULL)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0,
                               "X-Request-Id", rid.base, rid.len);
-    api_reply_problem(req, FD_E_UNAVAILABLE,
-                      "The change could not be made durable and was not applied (the database "
-                      "failed to commit). Nothing of this request happened: retry it.",
-                      NULL);
+    api_reply_problem(req, FD_E_UNAVAILABLE, api_job_lost_detail, NULL);
 }
 
 void api_barrier_release(uint64_t batch, int durable)

@@ -5,10 +5,12 @@
  * first is core's 409 naming who and when.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/doc_cache.h"
 #include "api/handlers.h"
+#include "api/job.h"
 #include "api/reply.h"
 #include "core/flight.h"
 
@@ -120,12 +122,117 @@ void api_step_delete(api_call *c)
 }
 
 /* The answer of an action, written by core as text (no tree: every durable tick comes this
- * way), then copied once into the request's pool. One buffer per thread, kept between
+ * way), then copied once into the request's pool. */
+static void reply_action(api_call *c, fd_err e, fd_problem *p, const fd_buf *answer,
+                         int64_t version)
+{
+    if (e != FD_OK) {
+        api_reply_error(c, e, p);
+        return;
+    }
+    h2o_iovec_t text = h2o_iovec_init(h2o_mem_alloc_pool(&c->req->pool, answer->len), answer->len);
+    memcpy(text.base, answer->data, answer->len);
+    api_reply_json_text(c, 200, text, version);
+}
+
+/* Core's action, its answer text ending in a newline. */
+static fd_err run_action(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
+                         fd_step_action action, const char *text, fd_buf *answer,
+                         int64_t *version)
+{
+    fd_err e = flight_step_action_text(st, ctx, mid, sid, action, text, answer, version);
+    if (e == FD_OK && fd_buf_append(answer, "\n", 1) != 0)
+        e = fd_fail(&ctx->problem, FD_E_INTERNAL, NULL, "out of memory");
+    return e;
+}
+
+/* An action as a job (api/job.h): its SQL runs on the committing thread, beside the loop. The
+ * job owns copies of everything the request lent the context (the actor, the strings), since
+ * the client may go away, and the request's pool with it, while the job runs. */
+typedef struct step_job {
+    api_job base;
+    fd_actor actor;
+    fd_ctx ctx;
+    const char *mid, *text; /* in strings[] */
+    int64_t sid;
+    fd_step_action action;
+    fd_err e;
+    int64_t version;
+    fd_buf answer;
+    char strings[];
+} step_job;
+
+static void step_job_run(api_job *base, fd_store *st)
+{
+    step_job *j = (step_job *)base;
+    j->e = run_action(st, &j->ctx, j->mid, j->sid, j->action, j->text, &j->answer, &j->version);
+}
+
+static void step_job_finish(api_job *base, api_call *c, int durable)
+{
+    step_job *j = (step_job *)base;
+    if (c != NULL) {
+        store_batch_untouch(c->st); /* the batch has ended: nothing to hold the answer for */
+        c->ctx.replayed = j->ctx.replayed; /* the answer says so (Idempotent-Replayed) */
+        if (j->e == FD_OK && !durable)
+            j->e = fd_fail(&j->ctx.problem, FD_E_UNAVAILABLE, NULL, "%s", api_job_lost_detail);
+        reply_action(c, j->e, &j->ctx.problem, &j->answer, j->version);
+    }
+    fd_problem_clear(&j->ctx.problem);
+    fd_buf_free(&j->answer);
+    free(j);
+}
+
+/* Copy `s` (may be NULL) to *at, moving it on; the copy or NULL. */
+static const char *job_string(char **at, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *copy = memcpy(*at, s, n);
+    *at += n;
+    return copy;
+}
+
+static size_t string_size(const char *s)
+{
+    return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* The job of an action, or NULL when memory ran out. */
+static step_job *step_job_new(api_call *c, int64_t sid, fd_step_action action, const char *text)
+{
+    const fd_ctx *x = &c->ctx;
+    size_t n = string_size(c->params[0]) + string_size(text) + string_size(x->request_id) +
+               string_size(x->idem_key) + string_size(x->request_hash);
+    step_job *j = calloc(1, sizeof *j + n);
+    if (j == NULL)
+        return NULL;
+    char *at = j->strings;
+    j->base.run = step_job_run;
+    j->base.finish = step_job_finish;
+    j->actor = *x->actor;
+    j->ctx = *x;
+    j->ctx.actor = &j->actor;
+    memset(&j->ctx.problem, 0, sizeof j->ctx.problem);
+    j->ctx.request_id = job_string(&at, x->request_id);
+    j->ctx.idem_key = job_string(&at, x->idem_key);
+    j->ctx.request_hash = job_string(&at, x->request_hash);
+    j->mid = job_string(&at, c->params[0]);
+    j->text = job_string(&at, text);
+    j->sid = sid;
+    j->action = action;
+    j->version = -1;
+    return j;
+}
+
+/* The answer when the action runs here, on the loop: one buffer per thread, kept between
  * requests; one that a huge step grew past ANSWER_KEEP is let go. */
 #define ANSWER_KEEP (64 * 1024)
 static __thread fd_buf answer;
 
-/* The four actions share one shape: check the small body, call core, answer the step. */
+/* The four actions share one shape: check the small body, then run core's action beside the
+ * loop (a job), or here when there is no committing thread; answer the step. */
 static void step_action(api_call *c, fd_step_action action, const check_field *fields,
                         const char *text_field)
 {
@@ -138,20 +245,18 @@ static void step_action(api_call *c, fd_step_action action, const check_field *f
     const char *text = check_str(body, text_field, NULL);
     if (text != NULL && *text == '\0')
         text = NULL; /* an empty optional note is no note */
-    fd_buf_reset(&answer);
-    fd_err e =
-        flight_step_action_text(c->st, &c->ctx, c->params[0], sid, action, text, &answer, &version);
-    json_decref(body);
-    if (e == FD_OK && fd_buf_append(&answer, "\n", 1) != 0)
-        e = fd_fail(&c->ctx.problem, FD_E_INTERNAL, NULL, "out of memory");
-    if (e != FD_OK) {
-        api_reply_error(c, e, &c->ctx.problem);
-    } else {
-        h2o_iovec_t text_out =
-            h2o_iovec_init(h2o_mem_alloc_pool(&c->req->pool, answer.len), answer.len);
-        memcpy(text_out.base, answer.data, answer.len);
-        api_reply_json_text(c, 200, text_out, version);
+    if (c->ctx.actor != NULL) { /* without one core refuses at once: no job for that */
+        step_job *j = step_job_new(c, sid, action, text);
+        if (j != NULL && api_job_submit(c, &j->base) == 0) {
+            json_decref(body);
+            return;
+        }
+        free(j);
     }
+    fd_buf_reset(&answer);
+    fd_err e = run_action(c->st, &c->ctx, c->params[0], sid, action, text, &answer, &version);
+    json_decref(body);
+    reply_action(c, e, &c->ctx.problem, &answer, version);
     if (answer.cap > ANSWER_KEEP)
         fd_buf_free(&answer);
 }

@@ -93,6 +93,11 @@ static int put_doc_member(fd_buf *b, const char *name, const event_doc *d)
 #define EVENT_BUF_KEEP (64 * 1024)
 static __thread fd_buf event_buf;
 
+void audit_thread_exit(void)
+{
+    fd_buf_free(&event_buf);
+}
+
 #define HASH_MEMBER_LEN (sizeof ",\"hash\":\"" - 1 + 64 + 1) /* ,"hash":"<64 hex>" */
 
 static fd_err append_event(fd_store *st, const fd_ctx *ctx, const char *migration,

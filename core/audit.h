@@ -120,4 +120,8 @@ fd_err audit_verify(fd_store *st, const char *mid, json_t **out);
  */
 fd_err audit_verify_events(const json_t *events, json_t **out);
 
+/* Free the buffer this thread keeps between events (audit_append_text). Call on a thread that
+ * appended events before it ends. */
+void audit_thread_exit(void);
+
 #endif

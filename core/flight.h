@@ -196,6 +196,11 @@ fd_err flight_get_step(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid, 
 fd_err flight_step_action(fd_store *st, fd_ctx *ctx, const char *mid, int64_t sid,
                           fd_step_action action, const char *text, json_t **out);
 
+/* Free what this thread keeps between step actions (the canonical text and the audit event
+ * buffers). Call on a thread that ran step actions before it ends; the next action on it
+ * starts them afresh. */
+void flight_thread_exit(void);
+
 /*
  * flight_step_action for the HTTP handler: the updated step is appended to `answer` as compact
  * JSON text, members in document order (byte for byte what json_out_dumps(step, 0) writes of

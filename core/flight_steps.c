@@ -384,6 +384,12 @@ static fd_err load_action_step(fd_store *st, fd_ctx *ctx, const char *mid, int64
 #define CANON_KEEP (64 * 1024)
 static __thread fd_buf canon;
 
+void flight_thread_exit(void)
+{
+    fd_buf_free(&canon);
+    audit_thread_exit();
+}
+
 static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, fd_buf *out)
 {
     step_args *a = args;

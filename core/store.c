@@ -21,17 +21,22 @@ extern const char *const fd_migrations_texts[];
 
 /* ---- small helpers shared by the store files ---- */
 
+__thread char store_error[256];
+__thread sqlite3 *store_error_db;
+
 fd_err store_fail(fd_store *st, const char *what)
 {
-    sqlite3 *db = st->last != NULL ? st->last : st->db;
-    snprintf(st->last_error, sizeof st->last_error, "%s: %s", what,
+    sqlite3 *db = store_error_db;
+    if (db == NULL || (db != st->db && db != st->rdb && db != st->cdb))
+        db = st->db; /* the last statement on this thread was another store's */
+    snprintf(store_error, sizeof store_error, "%s: %s", what,
              db ? sqlite3_errmsg(db) : "no database");
     return FD_E_INTERNAL;
 }
 
 const char *store_last_error(fd_store *st)
 {
-    return st ? st->last_error : "";
+    return st ? store_error : "";
 }
 
 sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql)
@@ -42,7 +47,7 @@ sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql)
     sqlite3 *db = committed ? st->rdb : st->db;
     sqlite3_stmt **slot = committed ? &st->rstmts[id] : &st->stmts[id];
     sqlite3_stmt *s = *slot;
-    st->last = db;
+    store_error_db = db;
     if (s == NULL) {
         if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
             store_fail(st, "prepare");
@@ -157,7 +162,7 @@ static fd_err exec_sql(fd_store *st, const char *sql, const char *what)
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(st->last_error, sizeof st->last_error, "%s: %s", what, msg ? msg : "failed");
+        snprintf(store_error, sizeof store_error, "%s: %s", what, msg ? msg : "failed");
         sqlite3_free(msg);
         return FD_E_INTERNAL;
     }
@@ -186,7 +191,7 @@ static int foreign_keys_broken(fd_store *st)
         broken = sqlite3_step(s) != SQLITE_DONE;
     sqlite3_finalize(s);
     if (broken)
-        snprintf(st->last_error, sizeof st->last_error,
+        snprintf(store_error, sizeof store_error,
                  "foreign_key_check found broken references");
     return broken;
 }
@@ -203,10 +208,10 @@ static fd_err migrate_scripts(fd_store *st, fd_problem *p);
 static fd_err migrate(fd_store *st, fd_problem *p)
 {
     if (exec_sql(st, "PRAGMA foreign_keys = OFF", "foreign_keys") != FD_OK)
-        return fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", st->last_error);
+        return fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", store_error);
     fd_err e = migrate_scripts(st, p);
     if (exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys") != FD_OK && e == FD_OK)
-        e = fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", st->last_error);
+        e = fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", store_error);
     return e;
 }
 
@@ -240,7 +245,7 @@ static fd_err migrate_scripts(fd_store *st, fd_problem *p)
     }
     return FD_OK;
 fail:
-    return fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", st->last_error);
+    return fd_fail(p, FD_E_INTERNAL, NULL, "schema migration failed: %s", store_error);
 }
 
 /* Process-wide SQLite settings, before its first use. Memory statistics off: with them on,
@@ -275,7 +280,7 @@ fd_err store_open(const char *path, fd_store **out, fd_problem *p)
     if (exec_sql(st, "PRAGMA journal_mode = WAL", "journal_mode") != FD_OK ||
         exec_sql(st, "PRAGMA synchronous = FULL", "synchronous") != FD_OK ||
         exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys") != FD_OK) {
-        fd_fail(p, FD_E_INTERNAL, NULL, "cannot configure database %s: %s", path, st->last_error);
+        fd_fail(p, FD_E_INTERNAL, NULL, "cannot configure database %s: %s", path, store_error);
         goto fail;
     }
     if (migrate(st, p) != FD_OK)
@@ -444,12 +449,12 @@ void store_stats(fd_store *st, fd_store_stats *out)
 
 fd_err store_begin(fd_store *st)
 {
+    if (st->batch.on) /* first: in_tx may belong to the committing thread until it is back */
+        return store_batch_unit_begin(st);
     if (st->in_tx) {
-        snprintf(st->last_error, sizeof st->last_error, "a transaction is already open");
+        snprintf(store_error, sizeof store_error, "a transaction is already open");
         return FD_E_INTERNAL;
     }
-    if (st->batch.on)
-        return store_batch_unit_begin(st);
     if (store_exec_stmt(st, store_stmt(st, S_BEGIN, "BEGIN IMMEDIATE"), "begin") != FD_OK)
         return FD_E_INTERNAL;
     st->in_tx = 1;
@@ -471,6 +476,18 @@ fd_err store_commit(fd_store *st)
     return FD_OK;
 }
 
+void store_events_emit(fd_store *st, store_event *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (st->ports.events.emit != NULL)
+            st->ports.events.emit(st->ports.events.arg, q[i].seq, q[i].migration, q[i].action,
+                                  q[i].json, q[i].len);
+        free(q[i].migration);
+        free(q[i].action);
+        free(q[i].json);
+    }
+}
+
 void store_queue_flush(fd_store *st)
 {
     /* Only now are the events true: hand them on in the order they were written. The queue is
@@ -480,14 +497,7 @@ void store_queue_flush(fd_store *st)
     size_t n = st->nqueue, cap = st->capqueue;
     st->queue = NULL;
     st->nqueue = st->capqueue = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (st->ports.events.emit != NULL)
-            st->ports.events.emit(st->ports.events.arg, q[i].seq, q[i].migration, q[i].action,
-                                  q[i].json, q[i].len);
-        free(q[i].migration);
-        free(q[i].action);
-        free(q[i].json);
-    }
+    store_events_emit(st, q, n);
     if (st->queue == NULL) { /* keep the allocation for the next transaction */
         st->queue = q;
         st->capqueue = cap;

@@ -105,9 +105,16 @@ fd_err store_backup(fd_store *st, const char *dst_path, int pages_per_step, int 
  * instead and sees the batch so far; its answer must then wait until the batch is durable:
  * store_batch_take tells which batch to wait for.
  *
- * Thread rule: everything here runs on the loop thread, except store_batch_commit_run, which
- * runs on the committing thread between store_batch_detach and store_batch_end; the loop does
- * not touch the write connection in between (units wait: store_batch_writable).
+ * Units may also run on the committing thread: the loop opens the batch (store_batch_open),
+ * runs its own units in it, hands it over (store_batch_hand_over), and that thread
+ * (store_batch_owner_thread) runs more units in it, then store_batch_commit_or_drop. So the
+ * SQL of the hottest writes (the step actions) runs beside the loop's HTTP work.
+ *
+ * Thread rule: everything here runs on the loop thread, except store_batch_commit_run and
+ * store_batch_commit_or_drop and the units in between, which run on the committing thread
+ * between store_batch_detach (or _hand_over) and store_batch_end; the loop does not touch the
+ * write connection, the unit state or the event queue in between (its units wait:
+ * store_batch_writable; its plain reads use the read connection).
  */
 typedef struct store_batch_hooks {
     /* A new batch was opened, or a read snapshot: arrange for store_batch_detach (or _finish)
@@ -174,13 +181,52 @@ int store_batch_ended(fd_store *st, uint64_t id);
  * loop. 0: nothing to make durable (all its units were refused or replays, or SQLite lost the
  * transaction): it was rolled back on the spot, no fsync; call store_batch_end right away. */
 int store_batch_detach(fd_store *st, uint64_t *id);
+/* Open a batch on the loop if none is open, so that units can be handed over with it. FD_OK;
+ * FD_E_UNAVAILABLE while one is with the committing thread; FD_E_INTERNAL when BEGIN fails
+ * (store_batch_error says why). */
+fd_err store_batch_open(fd_store *st);
+/* Hand the open batch (*id; 0 and nothing happens when none is open) to the committing thread
+ * whether or not it holds units yet: that thread runs more units in it, then
+ * store_batch_commit_or_drop; then store_batch_end on the loop. 1 when handed over. */
+int store_batch_hand_over(fd_store *st, uint64_t *id);
+/* Mark the calling thread as the one that runs units in a handed-over batch (once, at its
+ * start). Its statements use the write connection and see the batch. */
+void store_batch_owner_thread(void);
+/* After the units of a handed-over batch: COMMIT it when it holds any (the fsync), else roll it
+ * back (no fsync). On the committing thread. */
+void store_batch_commit_or_drop(fd_store *st);
 /* COMMIT the detached batch: the fsync. On the committing thread; touches nothing but the write
  * connection and the batch's result. */
 void store_batch_commit_run(fd_store *st);
-/* Back on the loop after store_batch_commit_run: record the statistics, move the read snapshot
- * past the batch and hand its events to the sink in order. FD_OK: the batch is durable.
- * FD_E_INTERNAL: it failed and nothing of it was applied (its events are dropped); the reason
- * is in store_last_error. *id gets the batch. */
+/* What one batch came to: sealed by the thread that committed it, ended on the loop. The
+ * committing thread may chain batches (store_batch_chain) while the loop still ends earlier
+ * ones, so each carries its own events. */
+typedef struct store_batch_result {
+    uint64_t id;
+    int ok;         /* durable, or nothing to make durable */
+    int units;      /* units it held */
+    double seconds; /* the COMMIT's, fsync included */
+    char error[200];
+    struct store_event *events; /* owned: to the sink at store_batch_end_result */
+    size_t nevents;
+} store_batch_result;
+/* After store_batch_commit_run / _commit_or_drop, on the thread that ran it (or after
+ * store_batch_detach returned 0): take the batch's outcome and events into *r (a failed one is
+ * rolled back, its events dropped) and clear them from the write side. */
+void store_batch_seal(fd_store *st, store_batch_result *r);
+/* On the committing thread, after store_batch_seal, with the batch still handed over: begin the
+ * next batch there (its id follows), without going back to the loop. FD_OK, or FD_E_INTERNAL
+ * when BEGIN fails (store_batch_error says why; the write connection should go back). */
+fd_err store_batch_chain(fd_store *st);
+/* On the loop, for each sealed result in order: statistics, the read snapshot moves past the
+ * batch, its events go to the sink. `back`: the write connection is back on the loop (the last
+ * result of a chain). FD_OK when the batch is durable; FD_E_INTERNAL: it failed, nothing of it
+ * was applied, store_last_error says why. Frees r's events. */
+fd_err store_batch_end_result(fd_store *st, store_batch_result *r, int back);
+/* Back on the loop after store_batch_commit_run (or a detach that returned 0): seal and end
+ * the batch in one (store_batch_seal + store_batch_end_result, back). FD_OK: the batch is
+ * durable. FD_E_INTERNAL: it failed and nothing of it was applied (its events are dropped);
+ * the reason is in store_last_error. *id gets the batch. */
 fd_err store_batch_end(fd_store *st, uint64_t *id);
 /* End the read connection's snapshot (the next plain read takes a new one). Call at the end of
  * each loop iteration: a snapshot kept longer would pin the WAL. */

@@ -182,7 +182,7 @@ fd_err store_audit_chains(fd_store *st, int (*fn)(void *arg, const char *mid), v
         return store_fail(st, "audit chains");
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (fn(arg, (const char *)sqlite3_column_text(s, 0)) != 0) {
-            snprintf(st->last_error, sizeof st->last_error, "audit chains: stopped by the caller");
+            snprintf(store_error, sizeof store_error, "audit chains: stopped by the caller");
             e = FD_E_INTERNAL;
             break;
         }

@@ -16,11 +16,22 @@
 
 #define READ_BUSY_TIMEOUT_MS 5000
 
+/* 1 on the thread that runs units while the batch is handed over to it (store_batch_hand_over,
+ * store_batch_owner_thread). While the batch is away, the loop's view of the write side
+ * (in_tx, the unit counters, the event queue) belongs to that thread. */
+static __thread int tl_owner;
+
+/* The batch is with the committing thread, and this is not it: hands off the write side. */
+static int away(const fd_store *st)
+{
+    return st->batch.state == STORE_BATCH_COMMITTING && !tl_owner;
+}
+
 /* Run a cached statement on the write connection, whatever the read routing says. */
 static fd_err wexec(fd_store *st, enum store_stmt_id id, const char *sql, const char *what)
 {
     sqlite3_stmt *s = st->stmts[id];
-    st->last = st->db;
+    store_error_db = st->db;
     if (s == NULL) {
         if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
             return store_fail(st, "prepare");
@@ -183,7 +194,7 @@ void store_batch_disable(fd_store *st)
     if (st->in_tx)
         store_batch_unit_rollback(st);
     if (store_batch_finish(st, NULL) != FD_OK)
-        fprintf(stderr, "flightdeck: the last batch could not be committed: %s\n", st->last_error);
+        fprintf(stderr, "flightdeck: the last batch could not be committed: %s\n", store_error);
     read_snapshot_end(st);
     for (int i = 0; i < S__COUNT; i++) {
         sqlite3_finalize(st->rstmts[i]);
@@ -196,7 +207,6 @@ void store_batch_disable(fd_store *st)
         sqlite3_close(st->cdb);
         st->cdb = NULL;
     }
-    st->last = NULL;
     b->on = 0;
 }
 
@@ -247,10 +257,14 @@ int store_batch_ended(fd_store *st, uint64_t id)
 int store_batch_reads_committed(fd_store *st)
 {
     store_batch *b = &st->batch;
-    if (!b->on || st->in_tx)
-        return 0;
-    if (b->state == STORE_BATCH_OPEN && b->touched == b->id)
-        return 0; /* acting inside the open batch: see it */
+    if (!b->on || tl_owner)
+        return 0; /* the thread that has the batch reads inside it */
+    if (b->state != STORE_BATCH_COMMITTING) { /* away, in_tx is the other thread's */
+        if (st->in_tx)
+            return 0;
+        if (b->state == STORE_BATCH_OPEN && b->touched == b->id)
+            return 0; /* acting inside the open batch: see it */
+    }
     if (!b->read_tx) {
         /* One snapshot until the end of the loop iteration (store_batch_read_end) or the next
          * batch end, whichever comes first: a document read in several statements is never torn
@@ -272,12 +286,24 @@ int store_batch_reads_committed(fd_store *st)
 fd_err store_batch_unit_begin(fd_store *st)
 {
     store_batch *b = &st->batch;
-    if (b->state == STORE_BATCH_COMMITTING && b->hooks.wait != NULL)
-        b->hooks.wait(b->hooks.arg);
-    if (b->state == STORE_BATCH_COMMITTING) {
-        snprintf(st->last_error, sizeof st->last_error,
-                 "the write connection is committing a batch; retry");
-        return FD_E_UNAVAILABLE;
+    if (tl_owner) {
+        /* the committing thread, with a batch the loop opened and handed over */
+        if (b->state != STORE_BATCH_COMMITTING) {
+            snprintf(store_error, sizeof store_error, "no batch was handed over");
+            return FD_E_INTERNAL;
+        }
+    } else {
+        if (b->state == STORE_BATCH_COMMITTING && b->hooks.wait != NULL)
+            b->hooks.wait(b->hooks.arg);
+        if (b->state == STORE_BATCH_COMMITTING) {
+            snprintf(store_error, sizeof store_error,
+                     "the write connection is committing a batch; retry");
+            return FD_E_UNAVAILABLE;
+        }
+    }
+    if (st->in_tx) {
+        snprintf(store_error, sizeof store_error, "a transaction is already open");
+        return FD_E_INTERNAL;
     }
     if (b->state == STORE_BATCH_IDLE) {
         if (wexec(st, S_BEGIN, "BEGIN IMMEDIATE", "begin") != FD_OK)
@@ -292,13 +318,14 @@ fd_err store_batch_unit_begin(fd_store *st)
         /* SQLite rolled the batch back after an I/O error: a savepoint now would start a new
          * transaction of its own. The batch can only fail; this unit waits for the next. */
         b->broken = 1;
-        snprintf(st->last_error, sizeof st->last_error, "the batch transaction was lost; retry");
+        snprintf(store_error, sizeof store_error, "the batch transaction was lost; retry");
         return FD_E_UNAVAILABLE;
     }
     if (wexec(st, S_SAVEPOINT, "SAVEPOINT unit", "savepoint") != FD_OK)
         return FD_E_INTERNAL;
     st->in_tx = 1;
-    b->touched = b->id;
+    if (!tl_owner)
+        b->touched = b->id; /* the loop's request at hand waits for this batch */
     b->unit_queue = st->nqueue;
     return FD_OK;
 }
@@ -306,7 +333,7 @@ fd_err store_batch_unit_begin(fd_store *st)
 fd_err store_batch_unit_release(fd_store *st)
 {
     if (!st->in_tx) {
-        snprintf(st->last_error, sizeof st->last_error, "no unit is open");
+        snprintf(store_error, sizeof store_error, "no unit is open");
         return FD_E_INTERNAL;
     }
     /* on failure the unit stays open: the caller's store_rollback undoes it */
@@ -320,7 +347,7 @@ fd_err store_batch_unit_release(fd_store *st)
 void store_batch_unit_rollback(fd_store *st)
 {
     store_batch *b = &st->batch;
-    if (!st->in_tx)
+    if (away(st) || !st->in_tx)
         return; /* after a release: nothing to undo, and the batch's events stay */
     st->in_tx = 0;
     hooks_forget(st);
@@ -332,12 +359,22 @@ void store_batch_unit_rollback(fd_store *st)
 
 /* ---- the batch's commit ---- */
 
-int store_batch_detach(fd_store *st, uint64_t *id)
+/* Only refused units (or replays): nothing to make durable, no fsync. A broken batch cannot
+ * commit: it fails, and its units' answers say so. */
+static void batch_drop(fd_store *st)
 {
     store_batch *b = &st->batch;
-    *id = 0;
-    if (!b->on || b->state != STORE_BATCH_OPEN)
-        return 0;
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    b->commit_ok = !b->broken;
+    if (b->broken)
+        snprintf(b->commit_error, sizeof b->commit_error, "the batch transaction was lost");
+}
+
+/* The loop gives the open batch away: COMMITTING from now until store_batch_end. */
+static void give_away(fd_store *st, uint64_t *id)
+{
+    store_batch *b = &st->batch;
     if (st->in_tx) /* a caller bug: a unit left open would be committed half-done */
         store_batch_unit_rollback(st);
     *id = b->id;
@@ -345,16 +382,66 @@ int store_batch_detach(fd_store *st, uint64_t *id)
     b->commit_ok = 0;
     b->commit_seconds = 0;
     b->commit_error[0] = '\0';
+}
+
+int store_batch_detach(fd_store *st, uint64_t *id)
+{
+    store_batch *b = &st->batch;
+    *id = 0;
+    if (!b->on || b->state != STORE_BATCH_OPEN)
+        return 0;
+    give_away(st, id);
     if (b->units > 0 && !b->broken)
         return 1;
-    /* Only refused units (or replays): nothing to make durable, no fsync. A broken batch
-     * cannot commit: it fails, and its units' answers say so. */
-    if (!sqlite3_get_autocommit(st->db))
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    b->commit_ok = !b->broken;
-    if (b->broken)
-        snprintf(b->commit_error, sizeof b->commit_error, "the batch transaction was lost");
+    batch_drop(st);
     return 0;
+}
+
+fd_err store_batch_open(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    if (!b->on || b->state == STORE_BATCH_OPEN)
+        return FD_OK;
+    if (b->state == STORE_BATCH_COMMITTING) {
+        snprintf(store_error, sizeof store_error,
+                 "the write connection is committing a batch; retry");
+        return FD_E_UNAVAILABLE;
+    }
+    if (wexec(st, S_BEGIN, "BEGIN IMMEDIATE", "begin") != FD_OK) {
+        snprintf(b->commit_error, sizeof b->commit_error, "%.190s", store_error);
+        return FD_E_INTERNAL;
+    }
+    b->state = STORE_BATCH_OPEN;
+    b->id++;
+    b->units = 0;
+    b->broken = 0;
+    return FD_OK;
+}
+
+int store_batch_hand_over(fd_store *st, uint64_t *id)
+{
+    store_batch *b = &st->batch;
+    *id = 0;
+    if (!b->on || b->state != STORE_BATCH_OPEN)
+        return 0;
+    give_away(st, id);
+    return 1;
+}
+
+void store_batch_owner_thread(void)
+{
+    tl_owner = 1;
+}
+
+void store_batch_commit_or_drop(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    if (st->in_tx) /* a caller bug: a unit left open would be committed half-done */
+        store_batch_unit_rollback(st);
+    if (b->units > 0 && !b->broken)
+        store_batch_commit_run(st);
+    else
+        batch_drop(st);
 }
 
 void store_batch_commit_run(fd_store *st)
@@ -370,36 +457,79 @@ void store_batch_commit_run(fd_store *st)
     b->commit_seconds = store_stats_clock() - t0;
 }
 
+void store_batch_seal(fd_store *st, store_batch_result *r)
+{
+    store_batch *b = &st->batch;
+    memset(r, 0, sizeof *r);
+    r->id = b->id;
+    r->ok = b->commit_ok;
+    r->units = b->units;
+    r->seconds = b->commit_seconds;
+    snprintf(r->error, sizeof r->error, "%s", b->commit_error);
+    if (!r->ok) {
+        /* a failed COMMIT may leave the transaction open (BUSY): nothing of it may stay */
+        if (!sqlite3_get_autocommit(st->db))
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        store_queue_truncate(st, 0);
+        hooks_forget(st);
+    } else { /* the events go with the result; the next batch starts a queue of its own */
+        r->events = st->queue;
+        r->nevents = st->nqueue;
+        st->queue = NULL;
+        st->nqueue = st->capqueue = 0;
+    }
+    b->units = 0;
+    b->broken = 0;
+}
+
+fd_err store_batch_chain(fd_store *st)
+{
+    store_batch *b = &st->batch;
+    b->commit_ok = 0;
+    b->commit_seconds = 0;
+    b->commit_error[0] = '\0';
+    if (wexec(st, S_BEGIN, "BEGIN IMMEDIATE", "begin") != FD_OK) {
+        snprintf(b->commit_error, sizeof b->commit_error, "%.190s", store_error);
+        return FD_E_INTERNAL;
+    }
+    b->id++;
+    b->units = 0;
+    b->broken = 0;
+    return FD_OK;
+}
+
+fd_err store_batch_end_result(fd_store *st, store_batch_result *r, int back)
+{
+    store_batch *b = &st->batch;
+    if (!r->ok) {
+        st->stats.commit_errors++;
+        snprintf(store_error, sizeof store_error, "commit: %s", r->error);
+    } else if (r->units > 0) {
+        store_stats_record_commit(st, r->units, r->seconds);
+    }
+    if (back)
+        b->state = STORE_BATCH_IDLE;
+    b->done_id = r->id;
+    read_snapshot_end(st); /* readers (and the sink's readers) see the batch from now on */
+    store_events_emit(st, r->events, r->nevents);
+    free(r->events);
+    r->events = NULL;
+    r->nevents = 0;
+    return r->ok ? FD_OK : FD_E_INTERNAL;
+}
+
 fd_err store_batch_end(fd_store *st, uint64_t *id)
 {
     store_batch *b = &st->batch;
+    store_batch_result r;
     if (id != NULL)
         *id = 0;
     if (!b->on || b->state != STORE_BATCH_COMMITTING)
         return FD_OK;
+    store_batch_seal(st, &r);
     if (id != NULL)
-        *id = b->id;
-    int ok = b->commit_ok;
-    st->last = st->db;
-    if (!ok) {
-        /* a failed COMMIT may leave the transaction open (BUSY): nothing of it may stay */
-        if (!sqlite3_get_autocommit(st->db))
-            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        st->stats.commit_errors++;
-        snprintf(st->last_error, sizeof st->last_error, "commit: %s", b->commit_error);
-        store_queue_truncate(st, 0);
-        hooks_forget(st);
-    } else if (b->units > 0) {
-        store_stats_record_commit(st, b->units, b->commit_seconds);
-    }
-    b->state = STORE_BATCH_IDLE;
-    b->done_id = b->id;
-    b->units = 0;
-    b->broken = 0;
-    read_snapshot_end(st); /* readers (and the sink's readers) see the batch from now on */
-    if (ok)
-        store_queue_flush(st);
-    return ok ? FD_OK : FD_E_INTERNAL;
+        *id = r.id;
+    return store_batch_end_result(st, &r, 1);
 }
 
 void store_batch_read_end(fd_store *st)

@@ -173,6 +173,9 @@ typedef struct store_event {
     size_t len;
 } store_event;
 
+/* Hand events to the sink in order and free their members (not the array). Loop thread. */
+void store_events_emit(fd_store *st, store_event *q, size_t n);
+
 /* Group commit (store_batch.c): where the write connection is. */
 enum store_batch_state {
     STORE_BATCH_IDLE,       /* no transaction open */
@@ -219,7 +222,6 @@ struct fd_store {
     sqlite3 *rdb;                   /* batch mode: read-only, sees committed data only */
     sqlite3_stmt *rstmts[S__COUNT]; /* prepared on rdb */
     sqlite3 *cdb;                   /* batch mode with a wal_grown hook: checkpoints only */
-    sqlite3 *last;                  /* the connection of the last statement (for errors) */
     store_batch batch;
     json_t *hooks; /* the webhooks as the write connection sees them (cache; NULL: not loaded) */
     /* events appended in the open transaction, in order */
@@ -231,8 +233,14 @@ struct fd_store {
                              never checkpoints (that would stall the server's writes) */
 };
 
+/* The last failure's message on this thread (store_last_error), and the connection of this
+ * thread's last statement (for store_fail's message). Per thread, not per store: with group
+ * commit the loop reads through a store while the committing thread runs units on it. */
+extern __thread char store_error[256];
+extern __thread sqlite3 *store_error_db;
+
 /* The cached statement for `id`, prepared from `sql` on first use, reset and unbound.
- * NULL on failure (st->last_error says why). */
+ * NULL on failure (store_error says why). */
 sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql);
 
 /* Record the connection's error message and return FD_E_INTERNAL. */

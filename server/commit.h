@@ -2,25 +2,32 @@
  * commit.h - group commit in the server: many requests, one transaction, one fsync, and each
  * answered only after the transaction holding it is durable (issue 8).
  *
- *   a request that may write (not GET/HEAD) -> commit_dispatch:
+ *   a step action (tick, untick, skip, fail: routes flagged API_JOB) -> its handler checks the
+ *       request and queues a job (api/job.h), at once, whatever the write connection is doing
+ *   another request that may write (not GET/HEAD) -> commit_dispatch:
  *       the write connection is here -> the handler runs now; its units join the open batch
  *           as savepoints (core/store_batch.c) and its answer is held (api/barrier.c)
  *       a commit is in flight (or the batch is full, or others wait) -> parked, run later
- *   end of the loop iteration (a 0 ms timeout) -> the open batch goes to the committing thread
- *   committing thread: COMMIT, the fsync -> message to the loop
- *   loop: the batch's events to the sink in seq order, then its held answers (in order), then
- *       the parked requests run: they make the next batch, committed at the end of that
- *       iteration
+ *   end of the loop iteration (a 0 ms timeout) -> the parked run, then the open batch goes to
+ *       the committing thread with the queued jobs
+ *   committing thread: the jobs' units (their SQL), COMMIT, the fsync -> the result to the loop;
+ *       then, while jobs keep coming and no writer is parked on the loop, it begins the next
+ *       batch itself with the jobs queued meanwhile (a chain), else it gives the write
+ *       connection back
+ *   loop, for each result in order: the batch's events to the sink in seq order, then its held
+ *       answers and its jobs' answers (in order), then the parked requests run: they make the
+ *       next batch, committed at the end of that iteration
  *
- * So while one batch is on disk, the next one gathers: under load every fsync carries all the
- * requests that came in during the one before. Plain reads (GET) run at once on the store's
- * read connection: never blocked by a commit, never seeing a batch before it is durable.
- * Writers that are not requests (worker results, timers) call commit_call.
+ * So while one batch is on disk, the next one gathers, and under durable ticks the loop only
+ * does HTTP while the committing thread does the SQL and the fsyncs back to back. Plain reads
+ * (GET) run at once on the store's read connection: never blocked by a commit, never seeing a
+ * batch before it is durable. Writers that are not requests (worker results, timers) call
+ * commit_call.
  *
  * Environment: FLIGHTDECK_GROUP_COMMIT=0 turns it off (one transaction and one fsync per request,
  * on the loop, as before; for comparison); FLIGHTDECK_GROUP_COMMIT_MAX (1-100000, default 1000)
- * caps the units of one batch. An in-memory database cannot have the read connection: group
- * commit stays off for it.
+ * caps the units of one batch (and the jobs of one batch). An in-memory database cannot have
+ * the read connection: group commit stays off for it, and jobs run in their handlers.
  *
  * Loop thread only, except the committing thread inside.
  */

@@ -536,8 +536,9 @@ int http_handle(h2o_req_t *req)
     fd_ctx_init(&c->ctx, c->actor, rid);
     if (prepare_preconditions(c) != 0)
         return 0;
-    /* writers join the open batch, or wait while a commit is in flight (server/commit.c) */
-    commit_dispatch(c, route->fn, !is_safe_method(req));
+    /* writers join the open batch, or wait while a commit is in flight (server/commit.c); a
+     * job's handler runs at once: it only queues its change for the next batch */
+    commit_dispatch(c, route->fn, !is_safe_method(req) && (route->flags & API_JOB) == 0);
     return 0;
 }
 

@@ -288,6 +288,96 @@ static void test_reads_run_while_another_thread_commits(void **state)
     gc_close(g);
 }
 
+/* The server's committing thread with jobs: units in the batch the loop handed over, COMMIT,
+ * seal, then a second batch chained there without going back to the loop. */
+typedef struct owner {
+    gc *g;
+    int64_t b, c;
+    fd_err eb, erefused, ec;
+    store_batch_result r1, r2;
+    uint64_t chained; /* the batch id after store_batch_chain */
+} owner;
+
+static void *owner_thread(void *arg)
+{
+    owner *o = arg;
+    fd_store *st = o->g->f->st;
+    store_batch_owner_thread();
+    o->eb = act(o->g, &o->g->f->bob, o->b, FD_STEP_TICK, NULL);
+    store_batch_commit_or_drop(st);
+    store_batch_seal(st, &o->r1);
+    if (store_batch_chain(st) != FD_OK) {
+        flight_thread_exit();
+        return NULL;
+    }
+    o->chained = o->r1.id + 1;
+    o->erefused = refuse_after_writing(o->g);
+    o->ec = act(o->g, &o->g->f->bob, o->c, FD_STEP_TICK, NULL);
+    store_batch_commit_or_drop(st);
+    store_batch_seal(st, &o->r2);
+    flight_thread_exit();
+    return NULL;
+}
+
+static void test_units_run_on_the_committing_thread_and_chain(void **state)
+{
+    (void)state;
+    gc *g = gc_open(0);
+    int64_t a = cx_step(g->f, 0, 0);
+    owner o = {.g = g, .b = cx_step(g->f, 0, 1), .c = cx_step(g->f, 0, 2)};
+    size_t before = nevents(g);
+    int64_t last = audit_last_seq(g->f->st);
+    char buf[32];
+
+    assert_int_equal(store_batch_open(g->f->st), FD_OK);
+    assert_int_equal(act(g, &g->f->alice, a, FD_STEP_TICK, NULL), FD_OK); /* the loop's unit */
+    uint64_t id = 0;
+    assert_int_equal(store_batch_hand_over(g->f->st, &id), 1);
+    assert_false(store_batch_writable(g->f->st));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, owner_thread, &o), 0);
+    for (int i = 0; i < 20; i++) /* the loop reads committed data meanwhile */
+        status_of(g, a, buf, sizeof buf);
+    pthread_join(t, NULL);
+    assert_int_equal(o.eb, FD_OK);
+    assert_int_equal(o.erefused, FD_E_CONFLICT);
+    assert_int_equal(o.ec, FD_OK);
+    assert_int_equal(o.r1.id, id);
+    assert_int_equal(o.r2.id, o.chained);
+    assert_int_equal(o.r1.units, 2);
+    assert_int_equal(o.r2.units, 1);
+    assert_true(o.r1.ok && o.r2.ok);
+    assert_int_equal(nevents(g), before); /* nothing reached the sink before the loop ends them */
+    assert_false(store_batch_writable(g->f->st)); /* still away: the chain has not come back */
+
+    assert_int_equal(store_batch_end_result(g->f->st, &o.r1, 0), FD_OK);
+    assert_int_equal(nevents(g), before + 2);
+    assert_true(store_batch_ended(g->f->st, id));
+    assert_false(store_batch_ended(g->f->st, o.chained));
+    assert_false(store_batch_writable(g->f->st));
+    assert_int_equal(store_batch_end_result(g->f->st, &o.r2, 1), FD_OK);
+    assert_true(store_batch_writable(g->f->st));
+    assert_true(store_batch_ended(g->f->st, o.chained));
+    assert_int_equal(nevents(g), before + 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *ev = json_array_get(g->f->events, before + i);
+        assert_int_equal(json_integer_value(json_object_get(ev, "seq")), last + 1 + (int64_t)i);
+        if (strstr(json_string_value(json_object_get(ev, "json")), "doomed") != NULL)
+            fail_msg("the refused unit's event reached the sink");
+    }
+    assert_string_equal(status_of(g, a, buf, sizeof buf), "done");
+    assert_string_equal(status_of(g, o.b, buf, sizeof buf), "done");
+    assert_string_equal(status_of(g, o.c, buf, sizeof buf), "done");
+    assert_chain_ok(g);
+
+    /* and the loop writes again as before */
+    assert_int_equal(act(g, &g->f->alice, a, FD_STEP_UNTICK, NULL), FD_OK);
+    assert_int_equal(commit_batch(g, NULL), FD_OK);
+    assert_string_equal(status_of(g, a, buf, sizeof buf), "pending");
+    assert_chain_ok(g);
+    gc_close(g);
+}
+
 /* A unit that arrives while the batch is away waits (hook) or is refused as unavailable. */
 static void test_unit_during_commit_waits_or_is_refused(void **state)
 {
@@ -669,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_plain_reads_do_not_see_the_open_batch),
         cmocka_unit_test(test_reads_run_while_another_thread_commits),
         cmocka_unit_test(test_unit_during_commit_waits_or_is_refused),
+        cmocka_unit_test(test_units_run_on_the_committing_thread_and_chain),
         cmocka_unit_test(test_retry_in_the_same_batch_runs_once),
         cmocka_unit_test(test_failed_commit_applies_nothing),
         cmocka_unit_test(test_deliveries_commit_with_their_event),
