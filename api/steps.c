@@ -223,6 +223,12 @@ static step_job *step_job_new(api_call *c, int64_t sid, fd_step_action action, c
     j->sid = sid;
     j->action = action;
     j->version = -1;
+    /* the answer's room (a step is ~0.5-1 KB) comes from the loop's heap, where the answer is
+     * freed: blocks freed on another thread than the one that took them wait on a lock */
+    if (fd_buf_reserve(&j->answer, 1536) != 0) {
+        free(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -251,6 +257,8 @@ static void step_action(api_call *c, fd_step_action action, const check_field *f
             json_decref(body);
             return;
         }
+        if (j != NULL)
+            fd_buf_free(&j->answer);
         free(j);
     }
     fd_buf_reset(&answer);
