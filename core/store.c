@@ -3,6 +3,7 @@
  *
  * Only core/store*.c include sqlite3.h: the rules never hold a database handle. */
 #include "store_sqlite.h"
+#include "store_vfs.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -257,6 +258,10 @@ static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 static void sqlite_configure(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* after the configuration: registering a VFS initialises SQLite */
+    if (store_vfs_install() != 0)
+        fprintf(stderr, "flightdeck: the log-gathering SQLite VFS is not available; "
+                        "using SQLite's own\n");
 }
 
 fd_err store_open(const char *path, fd_store **out, fd_problem *p)
