@@ -3,6 +3,7 @@
  *
  * Only core/store*.c include sqlite3.h: the rules never hold a database handle. */
 #include "store_sqlite.h"
+#include "store_alloc.h"
 #include "store_vfs.h"
 
 #include <pthread.h>
@@ -258,6 +259,9 @@ static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 static void sqlite_configure(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (store_alloc_install() < 0)
+        fprintf(stderr, "flightdeck: SQLite was initialised before flightdeck could set its "
+                        "allocator; using SQLite's own\n");
     /* after the configuration: registering a VFS initialises SQLite */
     if (store_vfs_install() != 0)
         fprintf(stderr, "flightdeck: the log-gathering SQLite VFS is not available; "
