@@ -1,9 +1,10 @@
 /*
  * test_store_alloc.c - SQLite's allocator (core/store_alloc.c): it is what SQLite uses once
  * installed; blocks of every size hold what was written, grow by realloc with their content,
- * report a usable size at least the one asked; blocks taken on one thread and freed on another,
- * by many threads at once, come out intact; SQLite runs on it. Under AddressSanitizer nothing is
- * installed (glibc's stays, for the sanitizer); the block tests still run, on SQLite's own.
+ * report a usable size at least the one asked (and at most a third more); blocks taken on one
+ * thread and freed on another, by many threads at once, come out intact; the lists of threads
+ * that end go back to glibc; SQLite runs on it. Under AddressSanitizer nothing is installed
+ * (glibc's stays, for the sanitizer); the block tests still run, on SQLite's own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/store_alloc.h"
@@ -62,7 +64,13 @@ static void blocks_of_every_size(void **state)
         fill(b, grow, 99);
         n = grow;
     }
-    b = sqlite3_realloc(b, 5); /* shrinking keeps the start */
+    b = sqlite3_realloc(b, 30000); /* shrinking keeps the start: big to big, */
+    assert_non_null(b);
+    assert_true(same(b, 30000, 99));
+    b = sqlite3_realloc(b, 3000); /* big into a class, */
+    assert_non_null(b);
+    assert_true(same(b, 3000, 99));
+    b = sqlite3_realloc(b, 5); /* a class into a smaller one's size */
     assert_true(same(b, 5, 99));
     sqlite3_free(b);
     sqlite3_free(NULL);
@@ -142,6 +150,73 @@ static void sqlite_runs_on_it(void **state)
     sqlite3_close(db);
 }
 
+/* Every size up to past the largest class (4 KiB): SQLite may use all of what sqlite3_msize says
+ * (it does, for its registers), so a block must hold at least that, and wastes at most a third. */
+static void usable_size_of_every_size(void **state)
+{
+    (void)state;
+    for (int n = 1; n <= 8300; n++) {
+        unsigned char *p = sqlite3_malloc(n);
+        assert_non_null(p);
+        int usable = (int)sqlite3_msize(p);
+        assert_true(usable >= n);
+        memset(p, 0xa5, (size_t)usable); /* the whole usable size is ours to write */
+        if (installed == 1) {
+            if (n > 4096) /* the largest class */
+                assert_int_equal(usable, (n + 7) & ~7); /* from glibc; SQLite asks ROUND8(n) */
+            else
+                assert_true(usable <= 32 || usable * 2 <= n * 3);
+        }
+        sqlite3_free(p);
+    }
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+/* A thread that fills its lists (every class; the bigger ones past their caps) and ends. */
+static void *fill_lists_and_end(void *arg)
+{
+    (void)arg;
+    enum { N = 64 };
+    void *p[N];
+    for (int size = 24; size <= 4096; size = size * 3 / 2) {
+        for (int i = 0; i < N; i++)
+            p[i] = sqlite3_malloc(size);
+        for (int i = 0; i < N; i++)
+            sqlite3_free(p[i]);
+    }
+    return NULL;
+}
+
+/* The lists of a thread that ends go back to glibc: 300 threads that each leave ~0.4 MB on their
+ * lists would otherwise grow the process by ~100 MB. */
+static void lists_of_ended_threads_go_back(void **state)
+{
+    (void)state;
+    if (installed != 1)
+        skip(); /* glibc's allocator; under AddressSanitizer its quarantine holds freed blocks */
+    long before = rss_kb();
+    for (int i = 0; i < 300; i++) {
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, fill_lists_and_end, NULL), 0);
+        pthread_join(t, NULL);
+    }
+    long after = rss_kb();
+    print_message("VmRSS %ld kB before, %ld kB after\n", before, after);
+    assert_true(after - before < 32 * 1024);
+}
+
 static void installed_unless_sanitized(void **state)
 {
     (void)state;
@@ -158,12 +233,15 @@ static void installed_unless_sanitized(void **state)
 
 int main(void)
 {
+    unsetenv("FLIGHTDECK_SQLITE_MALLOC"); /* test the allocator, whatever the caller's setting */
     installed = store_alloc_install();
     printf("store_alloc: %s\n", installed == 1 ? "installed" : "SQLite's own allocator");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(installed_unless_sanitized),
         cmocka_unit_test(blocks_of_every_size),
+        cmocka_unit_test(usable_size_of_every_size),
         cmocka_unit_test(blocks_freed_on_other_threads),
+        cmocka_unit_test(lists_of_ended_threads_go_back),
         cmocka_unit_test(sqlite_runs_on_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
