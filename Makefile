@@ -48,7 +48,7 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzers/%,$(FUZZ_SRC))
 
 .SECONDARY:
-.PHONY: all run test check bench clean deps deps-test unit integration browser print-packages fmt
+.PHONY: all run test check bench clean deps deps-test unit integration browser print-packages fmt FORCE
 
 all: flightdeck
 
@@ -75,6 +75,13 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/server/main.o: CFLAGS += -DFD_VERSION='"$(VERSION)"'
+# main.o is rebuilt when the version changes (a commit, or the tree turning clean or dirty),
+# not only when main.c does: `flightdeck version` and bench/RESULTS.md name what was built
+$(BUILD)/server/main.o: $(BUILD)/version.txt
+$(BUILD)/version.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
 
 $(BIN): $(BUILD)/server/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
