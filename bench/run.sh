@@ -5,7 +5,8 @@
 #
 # The Makefile builds everything first and passes:
 #   FLIGHTDECK_BIN  the server binary         BENCH_TOOLS  the folder of fixture and sse_fanout
-# Knobs (environment): BENCH_SECONDS (each wrk run, default 10), BENCH_CONNS (50),
+# Knobs (environment): BENCH_SECONDS (each wrk run, default 5), BENCH_ROUNDS (wrk runs per
+#   figure, default 3: the table gives their median), BENCH_CONNS (50),
 #   BENCH_EVENTS (audit export size, 1000000), BENCH_TICKS (fan-out rounds, 200),
 #   BENCH_EXPORT_MAX (seconds an export may take before it is cut, 120),
 #   BENCH_RESULTS (where the report goes, bench/RESULTS.md), BENCH_WORK (scratch folder;
@@ -17,7 +18,8 @@ set -eu
 
 BIN=${FLIGHTDECK_BIN:?set FLIGHTDECK_BIN (make bench does)}
 TOOLS=${BENCH_TOOLS:?set BENCH_TOOLS (make bench does)}
-SECONDS_EACH=${BENCH_SECONDS:-10}
+SECONDS_EACH=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-50}
 EVENTS=${BENCH_EVENTS:-1000000}
 TICKS=${BENCH_TICKS:-200}
@@ -103,24 +105,56 @@ rss() { awk '/^VmRSS:/ {r = $2} /^VmHWM:/ {h = $2} END {print r, h}' "/proc/$1/s
 # Reset the peak (VmHWM) to the current RSS, so the next reading is this phase's peak.
 reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null; }
 
-# wrk_run NAME [VAR=VALUE...]: one wrk run with load.lua; records NAME_rps, _p50, _p99, ...
+# The CPU time the hypervisor gave to other guests ("steal"), from /proc/stat: on these shared
+# VMs it is what makes one run half as fast as the next. cpu_snap prints the aggregate "cpu" line's
+# counters; steal_pct A B: the share of all CPU time between two snapshots that was stolen.
+cpu_snap() { head -n 1 /proc/stat; }
+steal_pct() { printf '%s\n%s\n' "$1" "$2" | awk '
+    { t = 0; for (i = 2; i <= 9; i++) t += $i; tot[NR] = t; st[NR] = $9 }
+    END { d = tot[2] - tot[1]; printf "%.0f", (d > 0 ? 100 * (st[2] - st[1]) / d : 0) }'; }
+
+# median VALUES...: the middle value (the lower middle of an even count); "" for none.
+median() { printf '%s\n' "$@" | awk 'NF' | sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
+
+# wrk_run NAME [VAR=VALUE...]: one wrk run with load.lua; appends this round's NAME_rps, _p50,
+# _p99, _steal, ... (wrk_figures later takes the median of the rounds).
 wrk_run() {
     name=$1
     shift
+    s0=$(cpu_snap)
     out=$(env "$@" BENCH_TOKEN="$TOKEN" BENCH_THREADS=2 wrk -t 2 -c "$CONNS" -d "${SECONDS_EACH}s" \
         --timeout 5s -s "$HERE/load.lua" "http://127.0.0.1:$PORT" 2>&1) || {
         echo "$out" >&2
         return 1
     }
+    steal=$(steal_pct "$s0" "$(cpu_snap)")
     line=$(echo "$out" | sed -n 's/^WRK //p')
     [ -n "$line" ] || { echo "$out" >&2; return 1; }
-    fig "${name}_rps" "$(awk -v n="$(field "$line" requests)" -v d="$(field "$line" duration_us)" \
-        'BEGIN {printf "%.0f", n / (d / 1e6)}')"
-    fig "${name}_p50" "$(field "$line" p50_us)"
-    fig "${name}_p99" "$(field "$line" p99_us)"
-    fig "${name}_non2xx" "$(field "$line" non2xx)"
-    fig "${name}_sockerr" "$(field "$line" socket_errors)"
-    note "$name: $line"
+    rps=$(awk -v n="$(field "$line" requests)" -v d="$(field "$line" duration_us)" \
+        'BEGIN {printf "%.0f", n / (d / 1e6)}')
+    echo "$rps $(field "$line" p50_us) $(field "$line" p99_us) $(field "$line" non2xx) $(field "$line" socket_errors) $steal" >>"$WORK/rounds.$name"
+    note "$name: ${rps}/s, CPU stolen ${steal} %: $line"
+}
+
+# wrk_figures NAME: the figures of NAME from its rounds: the median of each column (throughput,
+# p50, p99, steal), the lowest and highest throughput, and the sums of refusals and errors.
+wrk_figures() {
+    f="$WORK/rounds.$1"
+    [ -s "$f" ] || return 0
+    col() { awk -v c="$1" '{print $c}' "$f"; }
+    # shellcheck disable=SC2046 # one value per round
+    fig "${1}_rps" "$(median $(col 1))"
+    # shellcheck disable=SC2046
+    fig "${1}_p50" "$(median $(col 2))"
+    # shellcheck disable=SC2046
+    fig "${1}_p99" "$(median $(col 3))"
+    fig "${1}_non2xx" "$(awk '{n += $4} END {print n}' "$f")"
+    fig "${1}_sockerr" "$(awk '{n += $5} END {print n}' "$f")"
+    # shellcheck disable=SC2046
+    fig "${1}_steal" "$(median $(col 6))"
+    fig "${1}_min" "$(sort -n "$f" | head -n 1 | cut -d' ' -f1)"
+    fig "${1}_max" "$(sort -n "$f" | tail -n 1 | cut -d' ' -f1)"
+    fig "${1}_n" "$(wc -l <"$f" | tr -d ' ')"
 }
 
 # ---- fixtures ------------------------------------------------------------------------------
@@ -131,7 +165,7 @@ TICK_LAST=$(field "$ids" tick_last)
 READ_STEP=$(field "$ids" read_step)
 FANOUT_STEP=$(field "$ids" fanout_step)
 
-# ---- server 1: idle RSS, fan-out, ticks, reads ---------------------------------------------
+# ---- server 1: idle RSS, fan-out, then the first round of ticks and reads ------------------
 start_server "$WORK/serve.db"
 sleep 1
 # shellcheck disable=SC2046 # split on purpose: "rss hwm"
@@ -141,12 +175,14 @@ note "idle: VmRSS $1 kB, VmHWM $2 kB"
 
 for k in 200 1000; do
     note "fan-out to $k streams, $TICKS ticks"
+    s0=$(cpu_snap)
     line=$(BENCH_TOKEN="$TOKEN" "$TOOLS/sse_fanout" --port "$PORT" --migration bench-fanout \
         --step "$FANOUT_STEP" --streams "$k" --ticks "$TICKS" --pid "$SERVER_PID") || {
         note "fan-out to $k streams failed"
         continue
     }
-    note "$line"
+    fig "sse${k}_steal" "$(steal_pct "$s0" "$(cpu_snap)")"
+    note "$line (CPU stolen $(get "sse${k}_steal") %)"
     fig "sse${k}_median" "$(field "$line" median_ms)"
     fig "sse${k}_p99" "$(field "$line" p99_ms)"
     fig "sse${k}_send_median" "$(field "$line" send_median_ms)"
@@ -158,15 +194,33 @@ for k in 200 1000; do
     fi
 done
 
-note "durable tick/untick, $CONNS connections, ${SECONDS_EACH}s"
-wrk_run tick BENCH_MODE=tick BENCH_MID=bench-tick BENCH_FIRST="$TICK_FIRST" \
-    BENCH_LAST="$TICK_LAST" || note "the tick run failed"
-note "GET one step"
-wrk_run step BENCH_MODE=get BENCH_PATH="/api/migrations/bench-read/steps/$READ_STEP" ||
-    note "the step run failed"
-note "GET a migration with 200 steps"
-wrk_run mig BENCH_MODE=get BENCH_PATH=/api/migrations/bench-read || note "the migration run failed"
+# Each round: ticks, then the two GETs, on the same server. The rounds are interleaved rather
+# than each figure's runs back to back, so that a slow spell of the VM lands in one run of each
+# figure rather than in every run of one. Ticks need every step unticked at the start (each wrk
+# thread sweeps its steps: tick all, then untick all), so every round after the first runs on a
+# fresh copy of the fixtures (0.1-0.2 s to build) with a new server.
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+    if [ "$r" -gt 1 ]; then
+        stop_server
+        rm -f "$WORK/serve.db" "$WORK/serve.db-wal" "$WORK/serve.db-shm"
+        "$TOOLS/fixture" serve "$WORK/serve.db" >/dev/null
+        start_server "$WORK/serve.db"
+        sleep 0.5
+    fi
+    note "round $r of $ROUNDS: durable tick/untick, $CONNS connections, ${SECONDS_EACH}s"
+    wrk_run tick BENCH_MODE=tick BENCH_MID=bench-tick BENCH_FIRST="$TICK_FIRST" \
+        BENCH_LAST="$TICK_LAST" || note "the tick run failed"
+    note "round $r: GET one step"
+    wrk_run step BENCH_MODE=get BENCH_PATH="/api/migrations/bench-read/steps/$READ_STEP" ||
+        note "the step run failed"
+    note "round $r: GET a migration with 200 steps"
+    wrk_run mig BENCH_MODE=get BENCH_PATH=/api/migrations/bench-read ||
+        note "the migration run failed"
+    r=$((r + 1))
+done
 stop_server
+for name in tick step mig; do wrk_figures "$name"; done
 
 # ---- server 2: the audit export ------------------------------------------------------------
 note "writing $EVENTS audit events"
@@ -184,10 +238,12 @@ for fmt in $FORMATS; do
     # wc -l counts what arrived: a cut-short export must not pass for a fast one. An export
     # slower than EXPORT_MAX seconds is cut there (the run must end): its rate is then the
     # events that arrived over the time taken, and the table says it was cut.
+    s0=$(cpu_snap)
     lines=$(curl -sS --max-time "$EXPORT_MAX" -H "Authorization: Bearer $TOKEN" \
         -w '%{stderr}%{http_code} %{size_download} %{time_total}\n' \
         "http://127.0.0.1:$PORT/api/migrations/bench-audit/audit?format=$fmt" \
         2>"$WORK/curl.$fmt" | wc -l)
+    fig "audit_${fmt}_steal" "$(steal_pct "$s0" "$(cpu_snap)")"
     # shellcheck disable=SC2046 # split on purpose: "rss hwm"
     set -- $(rss "$SERVER_PID")
     hwm=$2
@@ -230,38 +286,47 @@ verdict() { awk -v m="$1" -v op="$2" -v l="$3" 'BEGIN {
     ok = (op == ">=") ? (m + 0 >= l + 0) : (m + 0 < l + 0); print ok ? "ok" : "SHORT" }'; }
 
 TABLE="$WORK/table"
+# pct V: "12 %" or "-"
+pct() { [ -n "$1" ] && echo "$1 %" || echo "-"; }
+# runs NAME: "17,383/s (median of 3 runs: 12,019-18,001/s)"
+runs() {
+    n=$(get "${1}_n")
+    if [ -z "$n" ]; then echo "-"; return; fi
+    if [ "$n" = 1 ]; then per_s "$(get "${1}_rps")"; return; fi
+    echo "$(per_s "$(get "${1}_rps")") (median of $n runs: $(per_s "$(get "${1}_min")" | sed 's,/s,,')-$(per_s "$(get "${1}_max")"))"
+}
 {
-    echo "| figure | measured | target | | Node.js reference |"
-    echo "|---|---|---|---|---|"
-    echo "| 1. durable tick/untick, $CONNS clients: throughput | $(per_s "$(get tick_rps)") | >= 25,000/s | $(verdict "$(get tick_rps)" ">=" 25000) | ~3,600/s |"
-    echo "| 1. durable tick/untick: p50 latency | $(ms "$(get tick_p50)") | | | |"
-    echo "| 1. durable tick/untick: p99 latency | $(ms "$(get tick_p99)") | < 10 ms | $(verdict "$(get tick_p99)" "<" 10000) | 40-58 ms |"
-    echo "| 1. durable tick/untick: non-2xx answers, socket errors | $(get tick_non2xx), $(get tick_sockerr) | 0 | | |"
-    echo "| 2. GET one step: throughput | $(per_s "$(get step_rps)") | >= 100,000/s | $(verdict "$(get step_rps)" ">=" 100000) | ~21,000/s |"
-    echo "| 2. GET one step: p99 latency | $(ms "$(get step_p99)") | | | |"
-    echo "| 2. GET migration (200 steps): throughput | $(per_s "$(get mig_rps)") | >= 10,000/s | $(verdict "$(get mig_rps)" ">=" 10000) | |"
-    echo "| 2. GET migration (200 steps): p99 latency | $(ms "$(get mig_p99)") | | | |"
+    echo "| figure | measured | target | | CPU stolen | Node.js reference |"
+    echo "|---|---|---|---|---|---|"
+    echo "| 1. durable tick/untick, $CONNS clients: throughput | $(runs tick) | >= 25,000/s | $(verdict "$(get tick_rps)" ">=" 25000) | $(pct "$(get tick_steal)") | ~3,600/s |"
+    echo "| 1. durable tick/untick: p50 latency | $(ms "$(get tick_p50)") | | | | |"
+    echo "| 1. durable tick/untick: p99 latency | $(ms "$(get tick_p99)") | < 10 ms | $(verdict "$(get tick_p99)" "<" 10000) | | 40-58 ms |"
+    echo "| 1. durable tick/untick: non-2xx answers, socket errors | $(get tick_non2xx), $(get tick_sockerr) | 0 | | | |"
+    echo "| 2. GET one step: throughput | $(runs step) | >= 100,000/s | $(verdict "$(get step_rps)" ">=" 100000) | $(pct "$(get step_steal)") | ~21,000/s |"
+    echo "| 2. GET one step: p99 latency | $(ms "$(get step_p99)") | | | | |"
+    echo "| 2. GET migration (200 steps): throughput | $(runs mig) | >= 10,000/s | $(verdict "$(get mig_rps)" ">=" 10000) | $(pct "$(get mig_steal)") | |"
+    echo "| 2. GET migration (200 steps): p99 latency | $(ms "$(get mig_p99)") | | | | |"
     for k in 200 1000; do
         t5=""; t8=""; v5=""; v8=""; ref=""
         if [ $k = 1000 ]; then
             t5="< 5 ms"; t8="< 8 ms"; ref="p99 ~10 ms"
             v5=$(verdict "$(get sse1000_median)" "<" 5); v8=$(verdict "$(get sse1000_p99)" "<" 8)
         fi
-        echo "| 3. tick-to-screen, $k streams: median (from the tick's response) | $(msv "$(get sse${k}_median)") | $t5 | $v5 | |"
-        echo "| 3. tick-to-screen, $k streams: p99 (from the tick's response) | $(msv "$(get sse${k}_p99)") | $t8 | $v8 | $ref |"
-        echo "| 3. tick-to-screen, $k streams: median / p99 from the tick's request | $(msv "$(get sse${k}_send_median)") / $(msv "$(get sse${k}_send_p99)") | | | |"
+        echo "| 3. tick-to-screen, $k streams: median (from the tick's response) | $(msv "$(get sse${k}_median)") | $t5 | $v5 | $(pct "$(get sse${k}_steal)") | |"
+        echo "| 3. tick-to-screen, $k streams: p99 (from the tick's response) | $(msv "$(get sse${k}_p99)") | $t8 | $v8 | | $ref |"
+        echo "| 3. tick-to-screen, $k streams: median / p99 from the tick's request | $(msv "$(get sse${k}_send_median)") / $(msv "$(get sse${k}_send_p99)") | | | | |"
     done
     for fmt in ndjson csv; do
         F=$(echo "$fmt" | tr '[:lower:]' '[:upper:]')
         secs=$(awk -v s="$(get audit_${fmt}_s)" 'BEGIN {if (s == "") print "-"; else printf "%.2f s", s}')
         cut=$(get audit_${fmt}_cut)
         [ -z "$cut" ] || secs="$secs (cut short: $(per_s "$cut" | sed 's,/s,,') events arrived)"
-        echo "| 4. audit export, $(per_s "$EVENTS" | sed 's,/s,,') events, $F ($(get audit_${fmt}_mb) MB): seconds | $secs | | | |"
-        echo "| 4. audit export $F: events/s | $(per_s "$(get audit_${fmt}_eps)") | >= 500,000/s | $(verdict "$(get audit_${fmt}_eps)" ">=" 500000) | |"
-        echo "| 4. audit export $F: server peak RSS | $(mb "$(get audit_${fmt}_rss)") | < 32 MB | $(verdict "$(get audit_${fmt}_rss)" "<" 32768) | |"
+        echo "| 4. audit export, $(per_s "$EVENTS" | sed 's,/s,,') events, $F ($(get audit_${fmt}_mb) MB): seconds | $secs | | | $(pct "$(get audit_${fmt}_steal)") | |"
+        echo "| 4. audit export $F: events/s | $(per_s "$(get audit_${fmt}_eps)") | >= 500,000/s | $(verdict "$(get audit_${fmt}_eps)" ">=" 500000) | | |"
+        echo "| 4. audit export $F: server peak RSS | $(mb "$(get audit_${fmt}_rss)") | < 32 MB | $(verdict "$(get audit_${fmt}_rss)" "<" 32768) | | |"
     done
-    echo "| 5. server peak RSS, idle | $(mb "$(get rss_idle)") | < 16 MB | $(verdict "$(get rss_idle)" "<" 16384) | |"
-    echo "| 5. server peak RSS, 1,000 event streams | $(mb "$(get rss_1000)") | < 64 MB | $(verdict "$(get rss_1000)" "<" 65536) | ~120 MB |"
+    echo "| 5. server peak RSS, idle | $(mb "$(get rss_idle)") | < 16 MB | $(verdict "$(get rss_idle)" "<" 16384) | | |"
+    echo "| 5. server peak RSS, 1,000 event streams | $(mb "$(get rss_1000)") | < 64 MB | $(verdict "$(get rss_1000)" "<" 65536) | | ~120 MB |"
 } >"$TABLE"
 echo
 cat "$TABLE"
@@ -280,7 +345,12 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     echo "  anything near or above the CPU count means other work shared the machine: the figures"
     echo "  are then low and noisy, rerun on a quiet machine)"
     echo "- load generator on the same cores (wrk -t 2, the fan-out tool, curl), loopback only"
-    echo "- wrk: $CONNS connections, ${SECONDS_EACH}s per run; fan-out: $TICKS rounds after 5 warm-up"
+    echo "- wrk: $CONNS connections, ${SECONDS_EACH}s per run, $ROUNDS runs per figure (rounds interleaved;"
+    echo "  the table gives the median of each column); fan-out: $TICKS rounds after 5 warm-up"
+    echo "- CPU stolen: the share of the machine's CPU time that the hypervisor gave to other guests"
+    echo "  while the figure was measured (/proc/stat \"steal\"); with 10-30 % stolen the same build"
+    echo "  measured a third to half slower. Slow spells also come without any steal (the host's"
+    echo "  caches and memory are shared too): compare runs, not single figures"
     echo
     cat "$TABLE"
     echo
