@@ -475,10 +475,13 @@ fd_err store_commit(fd_store *st)
     if (st->batch.on)
         return store_batch_unit_release(st);
     double t0 = store_stats_clock();
+    unsigned dv = store_data_version(st);
     if (store_exec_stmt(st, store_stmt(st, S_COMMIT, "COMMIT"), "commit") != FD_OK) {
         st->stats.commit_errors++;
-        return FD_E_INTERNAL;
+        return FD_E_INTERNAL; /* the caller's store_rollback drops the unit's heads */
     }
+    store_audit_heads_committed(st, dv, 1);
+    store_audit_heads_unit_end(st, 1);
     store_stats_record_commit(st, 1, store_stats_clock() - t0);
     st->in_tx = 0;
     store_queue_flush(st);
@@ -535,6 +538,7 @@ void store_rollback(fd_store *st)
     queue_clear(st);
     if (!st->in_tx)
         return;
+    store_audit_heads_unit_end(st, 0);
     json_decref(st->hooks); /* the webhooks cached in the transaction may be gone with it */
     st->hooks = NULL;
     store_exec_stmt(st, store_stmt(st, S_ROLLBACK, "ROLLBACK"), "rollback");

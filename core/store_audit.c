@@ -5,7 +5,115 @@
 #include <stdio.h>
 #include <string.h>
 
-fd_err store_audit_prev_hash(fd_store *st, const char *migration, char out[65])
+/* ---- the heads' cache (store_audit_cache in store_sqlite.h) ---- */
+
+unsigned store_data_version(fd_store *st)
+{
+    unsigned dv = 0;
+    if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_DATA_VERSION, &dv) != SQLITE_OK)
+        return 0;
+    return dv;
+}
+
+static void heads_clear(store_audit_heads *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+/* The cache serves only the thread that has the write side, inside a unit (or a transaction):
+ * that is where appends happen, and where a rollback is sure to reach store_rollback. */
+static int cache_usable(fd_store *st)
+{
+    return st->in_tx && !store_batch_away(st);
+}
+
+/* `kept` as of now: emptied when the data version moved since it was filled (a commit by
+ * another connection, or one of ours that store_audit_heads_committed was not told of). */
+static store_audit_heads *kept_now(fd_store *st)
+{
+    store_audit_cache *c = &st->heads;
+    unsigned dv = store_data_version(st);
+    if (!c->dv_set || c->dv != dv) {
+        heads_clear(&c->kept);
+        c->dv = dv;
+        c->dv_set = 1;
+    }
+    return &c->kept;
+}
+
+static store_audit_chain *chain_find(store_audit_heads *h, const char *migration)
+{
+    for (int i = 0; i < STORE_AUDIT_HEADS; i++) {
+        store_audit_chain *c = &h->chains[i];
+        if (c->used && (migration == NULL ? c->global
+                                          : !c->global && strcmp(c->migration, migration) == 0))
+            return c;
+    }
+    return NULL;
+}
+
+/* Keep `hash` as the head of `migration`'s chain. `evict`: a full table gives up its oldest
+ * slot (the kept layer: a miss later costs a read); else the entry is not kept and -1 says so
+ * (the unit's layer: what it appended must never fall through to the layer below). */
+static int chain_put(store_audit_heads *h, const char *migration, const char *hash, int evict)
+{
+    if (migration != NULL && strlen(migration) >= STORE_AUDIT_HEAD_ID)
+        return -1;
+    store_audit_chain *c = chain_find(h, migration);
+    for (int i = 0; c == NULL && i < STORE_AUDIT_HEADS; i++)
+        if (!h->chains[i].used)
+            c = &h->chains[i];
+    if (c == NULL && !evict)
+        return -1;
+    if (c == NULL)
+        c = &h->chains[h->next++ % STORE_AUDIT_HEADS];
+    c->used = 1;
+    c->global = migration == NULL;
+    snprintf(c->migration, sizeof c->migration, "%s", migration ? migration : "");
+    memcpy(c->hash, hash, 64);
+    c->hash[64] = '\0';
+    return 0;
+}
+
+void store_audit_heads_unit_end(fd_store *st, int kept)
+{
+    store_audit_cache *c = &st->heads;
+    store_audit_heads *u = &c->unit;
+    if (kept && u->overflow) {
+        /* some chain the unit appended to is not in its layer: what kept says of it is old */
+        store_audit_heads_forget(st);
+    } else if (kept && u->last_seq != 0) { /* the unit appended something */
+        store_audit_heads *k = kept_now(st);
+        k->last_seq = u->last_seq;
+        for (int i = 0; i < STORE_AUDIT_HEADS; i++)
+            if (u->chains[i].used)
+                chain_put(k, u->chains[i].global ? NULL : u->chains[i].migration,
+                          u->chains[i].hash, 1);
+    }
+    heads_clear(u);
+}
+
+void store_audit_heads_committed(fd_store *st, unsigned dv_before, int ok)
+{
+    store_audit_cache *c = &st->heads;
+    /* our own COMMIT moved the data version, and nothing else could in between: the write
+     * lock was ours since BEGIN IMMEDIATE */
+    if (ok && c->dv_set && c->dv == dv_before)
+        c->dv = store_data_version(st);
+    else if (!ok)
+        store_audit_heads_forget(st);
+}
+
+void store_audit_heads_forget(fd_store *st)
+{
+    heads_clear(&st->heads.kept);
+    heads_clear(&st->heads.unit);
+    st->heads.dv_set = 0;
+}
+
+/* ---- appends ---- */
+
+static fd_err read_prev_hash(fd_store *st, const char *migration, char out[65])
 {
     memset(out, '0', 64);
     out[64] = '\0';
@@ -26,8 +134,39 @@ fd_err store_audit_prev_hash(fd_store *st, const char *migration, char out[65])
     return e;
 }
 
+fd_err store_audit_prev_hash(fd_store *st, const char *migration, char out[65])
+{
+    if (!cache_usable(st))
+        return read_prev_hash(st, migration, out);
+    /* what this unit appended, then what is known of the database before it (unless the unit
+     * appended to a chain its layer could not keep: that one may be any chain) */
+    store_audit_heads *u = &st->heads.unit;
+    const store_audit_chain *c = chain_find(u, migration);
+    if (c == NULL && !u->overflow)
+        c = chain_find(kept_now(st), migration);
+    if (c != NULL) {
+        memcpy(out, c->hash, 65);
+        return FD_OK;
+    }
+    fd_err e = read_prev_hash(st, migration, out);
+    /* the unit has not appended to this chain (else it would be in its layer): what the
+     * database says was true before the unit too */
+    if (e == FD_OK && !u->overflow)
+        chain_put(kept_now(st), migration, out, 1);
+    return e;
+}
+
 fd_err store_audit_next_seq(fd_store *st, int64_t *seq)
 {
+    int usable = cache_usable(st);
+    if (usable && st->heads.unit.last_seq != 0) {
+        *seq = st->heads.unit.last_seq + 1;
+        return FD_OK;
+    }
+    if (usable && kept_now(st)->last_seq != 0) {
+        *seq = st->heads.kept.last_seq + 1;
+        return FD_OK;
+    }
     sqlite3_stmt *s = store_stmt(st, S_AUDIT_NEXT, "SELECT coalesce(max(seq), 0) + 1 FROM audit");
     if (s == NULL)
         return FD_E_INTERNAL;
@@ -37,6 +176,9 @@ fd_err store_audit_next_seq(fd_store *st, int64_t *seq)
     else
         e = store_fail(st, "audit next seq");
     sqlite3_reset(s);
+    /* an empty log (seq 1 next) is not kept: 0 means "not known" */
+    if (e == FD_OK && usable && *seq > 1)
+        st->heads.kept.last_seq = *seq - 1; /* the unit has appended nothing yet */
     return e;
 }
 
@@ -55,9 +197,15 @@ fd_err store_audit_insert(fd_store *st, int64_t seq, const char *migration, int6
     store_bind_text(s, 4, action);
     store_bind_text(s, 5, prev_hash);
     store_bind_text(s, 6, hash);
-    sqlite3_bind_text(s, 7, event, (int)len, SQLITE_TRANSIENT);
+    /* static: the text outlives the statement's run (it is reset before we return) */
+    sqlite3_bind_text(s, 7, event, (int)len, SQLITE_STATIC);
     if (store_exec_stmt(st, s, "audit insert") != FD_OK)
         return FD_E_INTERNAL;
+    if (cache_usable(st)) {
+        st->heads.unit.last_seq = seq;
+        if (chain_put(&st->heads.unit, migration, hash, 0) != 0)
+            st->heads.unit.overflow = 1;
+    }
     return store_queue_event(st, seq, migration, action, event, len);
 }
 
@@ -127,7 +275,7 @@ fd_err store_audit_page(fd_store *st, store_audit_scope scope, const char *mid, 
         (*count)++;
         int r = fn(arg, &row);
         if (r < 0) {
-            snprintf(st->last_error, sizeof st->last_error, "audit page: the reader failed");
+            snprintf(store_error, sizeof store_error, "audit page: the reader failed");
             e = FD_E_INTERNAL;
             break;
         }

@@ -27,6 +27,11 @@ static int away(const fd_store *st)
     return st->batch.state == STORE_BATCH_COMMITTING && !tl_owner;
 }
 
+int store_batch_away(const fd_store *st)
+{
+    return away(st);
+}
+
 /* Run a cached statement on the write connection, whatever the read routing says. */
 static fd_err wexec(fd_store *st, enum store_stmt_id id, const char *sql, const char *what)
 {
@@ -339,6 +344,7 @@ fd_err store_batch_unit_release(fd_store *st)
     /* on failure the unit stays open: the caller's store_rollback undoes it */
     if (wexec(st, S_RELEASE, "RELEASE unit", "release") != FD_OK)
         return FD_E_INTERNAL;
+    store_audit_heads_unit_end(st, 1);
     st->in_tx = 0;
     st->batch.units++;
     return FD_OK;
@@ -349,6 +355,7 @@ void store_batch_unit_rollback(fd_store *st)
     store_batch *b = &st->batch;
     if (away(st) || !st->in_tx)
         return; /* after a release: nothing to undo, and the batch's events stay */
+    store_audit_heads_unit_end(st, 0);
     st->in_tx = 0;
     hooks_forget(st);
     store_queue_truncate(st, b->unit_queue);
@@ -366,6 +373,7 @@ static void batch_drop(fd_store *st)
     store_batch *b = &st->batch;
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    store_audit_heads_forget(st); /* whatever its units appended is gone */
     b->commit_ok = !b->broken;
     if (b->broken)
         snprintf(b->commit_error, sizeof b->commit_error, "the batch transaction was lost");
@@ -449,8 +457,10 @@ void store_batch_commit_run(fd_store *st)
     store_batch *b = &st->batch;
     sqlite3_stmt *s = st->stmts[S_COMMIT]; /* prepared by store_batch_enable */
     double t0 = store_stats_clock();
+    unsigned dv = store_data_version(st);
     int rc = sqlite3_step(s);
     b->commit_ok = rc == SQLITE_DONE;
+    store_audit_heads_committed(st, dv, b->commit_ok);
     if (!b->commit_ok)
         snprintf(b->commit_error, sizeof b->commit_error, "%s", sqlite3_errmsg(st->db));
     sqlite3_reset(s);

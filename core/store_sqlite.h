@@ -214,6 +214,36 @@ typedef struct store_batch {
     int wal_woken_at; /* the log's pages when the wal_grown hook was last called */
 } store_batch;
 
+/*
+ * The heads of the audit log as the write connection last saw them: the last seq, and the last
+ * hash of a few chains (each migration's, and the global one). Every append needs both, and
+ * reading them was two statements of the ~10 in a tick (~9 % of the committing thread's
+ * instructions). Kept in two layers (store_audit.c): `unit` holds what the open unit appended,
+ * and joins `kept` only when the unit is released (a unit rolled back takes its layer with it);
+ * `kept` holds what is true of the database as of SQLite's data version `dv`, so a change by
+ * another connection or process (which moves the data version) empties it.
+ */
+#define STORE_AUDIT_HEADS 8
+#define STORE_AUDIT_HEAD_ID 128 /* longer migration ids are simply not kept */
+typedef struct store_audit_chain {
+    int used;
+    int global; /* the chain of events outside any migration (migration NULL) */
+    char migration[STORE_AUDIT_HEAD_ID];
+    char hash[65];
+} store_audit_chain;
+typedef struct store_audit_heads {
+    int64_t last_seq; /* 0: not known */
+    store_audit_chain chains[STORE_AUDIT_HEADS];
+    unsigned next; /* the slot to take when all are used (round robin) */
+    int overflow;  /* the unit's layer: it appended to a chain it could not keep */
+} store_audit_heads;
+typedef struct store_audit_cache {
+    store_audit_heads kept;
+    unsigned dv; /* SQLITE_FCNTL_DATA_VERSION of the write connection when kept was true */
+    int dv_set;
+    store_audit_heads unit;
+} store_audit_cache;
+
 struct fd_store {
     sqlite3 *db; /* the connection that writes (the only one outside batch mode) */
     fd_ports ports;
@@ -227,11 +257,23 @@ struct fd_store {
     /* events appended in the open transaction, in order */
     store_event *queue;
     size_t nqueue, capqueue;
-    char last_error[256];
+    store_audit_cache heads; /* the audit log's heads (see store_audit_cache) */
     fd_store_stats stats; /* commits since open (store_stats) */
     int reader;           /* opened by store_open_reader: a guest beside the server, which
                              never checkpoints (that would stall the server's writes) */
 };
+
+/* The audit heads' cache (store_audit.c), told where units and transactions end:
+ * store_audit_heads_unit_end after a unit's release (kept = 1) or rollback (kept = 0);
+ * store_audit_heads_committed after a COMMIT of the write connection's own, with the data
+ * version read just before it (ok = 0: the COMMIT failed, or the transaction was rolled back);
+ * store_audit_heads_forget when anything else may have undone what it holds. */
+void store_audit_heads_unit_end(fd_store *st, int kept);
+void store_audit_heads_committed(fd_store *st, unsigned dv_before, int ok);
+void store_audit_heads_forget(fd_store *st);
+/* SQLite's data version of the write connection's main database: it moves at every commit,
+ * ours or another connection's (seen at our next transaction). */
+unsigned store_data_version(fd_store *st);
 
 /* The last failure's message on this thread (store_last_error), and the connection of this
  * thread's last statement (for store_fail's message). Per thread, not per store: with group
@@ -283,6 +325,9 @@ fd_err store_queue_event(fd_store *st, int64_t seq, const char *migration, const
 int store_batch_reads_committed(fd_store *st);
 /* store_begin / store_commit / store_rollback in batch mode. */
 fd_err store_batch_unit_begin(fd_store *st);
+/* 1 when the batch is with the committing thread and this is not it (the write side, in_tx
+ * included, is that thread's until the batch is back). */
+int store_batch_away(const fd_store *st);
 fd_err store_batch_unit_release(fd_store *st);
 void store_batch_unit_rollback(fd_store *st);
 /* Commit statistics (store.c): a clock in seconds, and one commit of `units` units. */
