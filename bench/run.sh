@@ -6,7 +6,7 @@
 # The Makefile builds everything first and passes:
 #   FLIGHTDECK_BIN  the server binary         BENCH_TOOLS  the folder of fixture and sse_fanout
 # Knobs (environment): BENCH_SECONDS (each wrk run, default 5), BENCH_ROUNDS (wrk runs per
-#   figure, default 3: the table gives their median), BENCH_CONNS (50),
+#   figure, default 3: the table gives their median), BENCH_CONNS (50), BENCH_WRK_THREADS (1),
 #   BENCH_EVENTS (audit export size, 1000000), BENCH_TICKS (fan-out rounds, 200),
 #   BENCH_EXPORT_MAX (seconds an export may take before it is cut, 120),
 #   BENCH_RESULTS (where the report goes, bench/RESULTS.md), BENCH_WORK (scratch folder;
@@ -20,6 +20,7 @@ BIN=${FLIGHTDECK_BIN:?set FLIGHTDECK_BIN (make bench does)}
 TOOLS=${BENCH_TOOLS:?set BENCH_TOOLS (make bench does)}
 SECONDS_EACH=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
 CONNS=${BENCH_CONNS:-50}
 EVENTS=${BENCH_EVENTS:-1000000}
 TICKS=${BENCH_TICKS:-200}
@@ -122,8 +123,9 @@ wrk_run() {
     name=$1
     shift
     s0=$(cpu_snap)
-    out=$(env "$@" BENCH_TOKEN="$TOKEN" BENCH_THREADS=2 wrk -t 2 -c "$CONNS" -d "${SECONDS_EACH}s" \
-        --timeout 5s -s "$HERE/load.lua" "http://127.0.0.1:$PORT" 2>&1) || {
+    out=$(env "$@" BENCH_TOKEN="$TOKEN" BENCH_THREADS="$WRK_THREADS" wrk -t "$WRK_THREADS" \
+        -c "$CONNS" -d "${SECONDS_EACH}s" --timeout 5s -s "$HERE/load.lua" \
+        "http://127.0.0.1:$PORT" 2>&1) || {
         echo "$out" >&2
         return 1
     }
@@ -344,7 +346,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     echo "- load before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load averages;"
     echo "  anything near or above the CPU count means other work shared the machine: the figures"
     echo "  are then low and noisy, rerun on a quiet machine)"
-    echo "- load generator on the same cores (wrk -t 2, the fan-out tool, curl), loopback only"
+    echo "- load generator on the same cores (wrk -t $WRK_THREADS, the fan-out tool, curl), loopback only"
     echo "- wrk: $CONNS connections, ${SECONDS_EACH}s per run, $ROUNDS runs per figure (rounds interleaved;"
     echo "  the table gives the median of each column); fan-out: $TICKS rounds after 5 warm-up"
     echo "- CPU stolen: the share of the machine's CPU time that the hypervisor gave to other guests"
