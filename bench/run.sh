@@ -235,8 +235,10 @@ else
     note "the audit fixture failed: no export figures"
     FORMATS=""
 fi
-for fmt in $FORMATS; do
-    reset_peak "$SERVER_PID" || note "cannot reset VmHWM; the CSV peak includes the NDJSON one"
+# export_run FMT: one export; appends "seconds events bytes peak_kb steal" to rounds.audit_FMT.
+export_run() {
+    fmt=$1
+    reset_peak "$SERVER_PID" || note "cannot reset VmHWM; a peak may include the export before"
     # wc -l counts what arrived: a cut-short export must not pass for a fast one. An export
     # slower than EXPORT_MAX seconds is cut there (the run must end): its rate is then the
     # events that arrived over the time taken, and the table says it was cut.
@@ -245,7 +247,7 @@ for fmt in $FORMATS; do
         -w '%{stderr}%{http_code} %{size_download} %{time_total}\n' \
         "http://127.0.0.1:$PORT/api/migrations/bench-audit/audit?format=$fmt" \
         2>"$WORK/curl.$fmt" | wc -l)
-    fig "audit_${fmt}_steal" "$(steal_pct "$s0" "$(cpu_snap)")"
+    steal=$(steal_pct "$s0" "$(cpu_snap)")
     # shellcheck disable=SC2046 # split on purpose: "rss hwm"
     set -- $(rss "$SERVER_PID")
     hwm=$2
@@ -257,19 +259,40 @@ for fmt in $FORMATS; do
     if [ "${1:-}" != 200 ] || [ "$events" -le 0 ]; then
         note "$fmt export failed:"
         cat "$WORK/curl.$fmt" >&2
-        continue
+        return 0
     fi
-    note "$fmt: HTTP $1, $events events, $2 bytes, $3 s, VmHWM $hwm kB"
+    note "$fmt: HTTP $1, $events events, $2 bytes, $3 s, VmHWM $hwm kB, CPU stolen $steal %"
     if [ "$events" != "$EVENTS" ]; then
         note "$fmt export incomplete: $events of $EVENTS events"
         fig "audit_${fmt}_cut" "$events"
     fi
-    set -- "$hwm" "$@"
-    fig "audit_${fmt}_s" "$4"
-    fig "audit_${fmt}_eps" "$(awk -v n="$events" -v t="$4" 'BEGIN {printf "%.0f", n / t}')"
-    fig "audit_${fmt}_mb" "$(awk -v b="$3" 'BEGIN {printf "%.0f", b / 1e6}')"
-    fig "audit_${fmt}_rss" "$1"
+    echo "$3 $events $2 $hwm $steal" >>"$WORK/rounds.audit_$fmt"
+}
+
+# The exports' figures: the median time (and the events of that run), the highest peak.
+export_figures() {
+    x=$1
+    f="$WORK/rounds.audit_$x"
+    [ -s "$f" ] || return 0
+    mid=$(sort -n "$f" | awk '{v[NR] = $0} END {print v[int((NR + 1) / 2)]}')
+    # shellcheck disable=SC2086 # split on purpose: the median run's fields
+    set -- $mid
+    fig "audit_${x}_s" "$1"
+    fig "audit_${x}_eps" "$(awk -v n="$2" -v t="$1" 'BEGIN {printf "%.0f", n / t}')"
+    fig "audit_${x}_mb" "$(awk -v b="$3" 'BEGIN {printf "%.0f", b / 1e6}')"
+    fig "audit_${x}_rss" "$(awk '$4 > m {m = $4} END {print m}' "$f")"
+    fig "audit_${x}_steal" "$5"
+    fig "audit_${x}_n" "$(wc -l <"$f" | tr -d ' ')"
+    fig "audit_${x}_slowest" "$(sort -n "$f" | tail -n 1 | cut -d' ' -f1)"
+    fig "audit_${x}_fastest" "$(sort -n "$f" | head -n 1 | cut -d' ' -f1)"
+}
+
+r=1
+while [ -n "$FORMATS" ] && [ "$r" -le "$ROUNDS" ]; do
+    for fmt in $FORMATS; do export_run "$fmt"; done
+    r=$((r + 1))
 done
+for fmt in $FORMATS; do export_figures "$fmt"; done
 stop_server
 
 # ---- the table -----------------------------------------------------------------------------
@@ -320,7 +343,11 @@ runs() {
     done
     for fmt in ndjson csv; do
         F=$(echo "$fmt" | tr '[:lower:]' '[:upper:]')
-        secs=$(awk -v s="$(get audit_${fmt}_s)" 'BEGIN {if (s == "") print "-"; else printf "%.2f s", s}')
+        secs=$(awk -v s="$(get audit_${fmt}_s)" -v n="$(get audit_${fmt}_n)" \
+            -v lo="$(get audit_${fmt}_fastest)" -v hi="$(get audit_${fmt}_slowest)" 'BEGIN {
+            if (s == "") {print "-"; exit}
+            if (n > 1) printf "%.2f s (median of %d runs: %.2f-%.2f s)", s, n, lo, hi
+            else printf "%.2f s", s }')
         cut=$(get audit_${fmt}_cut)
         [ -z "$cut" ] || secs="$secs (cut short: $(per_s "$cut" | sed 's,/s,,') events arrived)"
         echo "| 4. audit export, $(per_s "$EVENTS" | sed 's,/s,,') events, $F ($(get audit_${fmt}_mb) MB): seconds | $secs | | | $(pct "$(get audit_${fmt}_steal)") | |"
