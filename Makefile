@@ -13,7 +13,7 @@ DEB_BUILD   := build-essential pkg-config libssl-dev libh2o-evloop-dev libsqlite
 DEB_RUNTIME := libh2o-evloop0.13 libjansson4 libjwt0 libsqlite3-0 libcurl4 ca-certificates
 DEB_TEST    := curl chromium:chromium nodejs:node npm:npm
 DEB_FUZZ    := clang libclang-rt-14-dev
-DEB_BENCH   := wrk curl
+DEB_BENCH   := wrk
 
 PKGS := libh2o-evloop jansson libjwt sqlite3 libcurl libcrypto
 
@@ -149,7 +149,7 @@ $(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIB)
 
 # Benchmarks (bench/run.sh): a table of figures next to their targets, saved in bench/RESULTS.md.
 # Numbers, never pass/fail. The tools link the library to build their databases.
-BENCH_TOOLS := $(BUILD)/bench/fixture $(BUILD)/bench/sse_fanout
+BENCH_TOOLS := $(BUILD)/bench/fixture $(BUILD)/bench/sse_fanout $(BUILD)/bench/export_count
 .PHONY: bench-build
 bench: deps
 	@scripts/deps.sh $(DEB_BENCH)

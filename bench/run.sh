@@ -30,7 +30,7 @@ WORK=${BENCH_WORK:-$(dirname "$TOOLS")/bench-run}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
-for tool in wrk curl awk; do
+for tool in wrk awk; do
     command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing" >&2; exit 1; }
 done
 
@@ -235,38 +235,36 @@ else
     note "the audit fixture failed: no export figures"
     FORMATS=""
 fi
-# export_run FMT: one export; appends "seconds events bytes peak_kb steal" to rounds.audit_FMT.
+# export_run FMT: one export, read by export_count (it counts the body's lines as they arrive,
+# with less CPU than curl into a pipe into wc, on the cores the server needs); appends
+# "seconds events bytes peak_kb steal" to rounds.audit_FMT.
 export_run() {
     fmt=$1
     reset_peak "$SERVER_PID" || note "cannot reset VmHWM; a peak may include the export before"
-    # wc -l counts what arrived: a cut-short export must not pass for a fast one. An export
+    # The line count is what arrived: a cut-short export must not pass for a fast one. An export
     # slower than EXPORT_MAX seconds is cut there (the run must end): its rate is then the
     # events that arrived over the time taken, and the table says it was cut.
     s0=$(cpu_snap)
-    lines=$(curl -sS --max-time "$EXPORT_MAX" -H "Authorization: Bearer $TOKEN" \
-        -w '%{stderr}%{http_code} %{size_download} %{time_total}\n' \
-        "http://127.0.0.1:$PORT/api/migrations/bench-audit/audit?format=$fmt" \
-        2>"$WORK/curl.$fmt" | wc -l)
+    line=$(BENCH_TOKEN="$TOKEN" "$TOOLS/export_count" --port "$PORT" --max-seconds "$EXPORT_MAX" \
+        --path "/api/migrations/bench-audit/audit?format=$fmt") || true
     steal=$(steal_pct "$s0" "$(cpu_snap)")
     # shellcheck disable=SC2046 # split on purpose: "rss hwm"
     set -- $(rss "$SERVER_PID")
     hwm=$2
-    # the last line curl wrote to stderr is the -w line: status, bytes, seconds
-    # shellcheck disable=SC2046
-    set -- $(tail -n 1 "$WORK/curl.$fmt")
-    events=$lines
-    if [ "$fmt" = csv ]; then events=$((lines - 1)); fi # the header line
-    if [ "${1:-}" != 200 ] || [ "$events" -le 0 ]; then
-        note "$fmt export failed:"
-        cat "$WORK/curl.$fmt" >&2
+    status=$(field "$line" status)
+    secs=$(field "$line" seconds)
+    events=$(field "$line" lines)
+    if [ "$fmt" = csv ] && [ -n "$events" ]; then events=$((events - 1)); fi # the header line
+    if [ "$status" != 200 ] || [ -z "$events" ] || [ "$events" -le 0 ]; then
+        note "$fmt export failed: $line"
         return 0
     fi
-    note "$fmt: HTTP $1, $events events, $2 bytes, $3 s, VmHWM $hwm kB, CPU stolen $steal %"
+    note "$fmt: $line, $events events, VmHWM $hwm kB, CPU stolen $steal %"
     if [ "$events" != "$EVENTS" ]; then
         note "$fmt export incomplete: $events of $EVENTS events"
         fig "audit_${fmt}_cut" "$events"
     fi
-    echo "$3 $events $2 $hwm $steal" >>"$WORK/rounds.audit_$fmt"
+    echo "$secs $events $(field "$line" bytes) $hwm $steal" >>"$WORK/rounds.audit_$fmt"
 }
 
 # The exports' figures: the median time (and the events of that run), the highest peak.
@@ -373,7 +371,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     echo "- load before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load averages;"
     echo "  anything near or above the CPU count means other work shared the machine: the figures"
     echo "  are then low and noisy, rerun on a quiet machine)"
-    echo "- load generator on the same cores (wrk -t $WRK_THREADS, the fan-out tool, curl), loopback only"
+    echo "- load generator on the same cores (wrk -t $WRK_THREADS, the fan-out tool, export_count),"
+    echo "  loopback only"
     echo "- wrk: $CONNS connections, ${SECONDS_EACH}s per run, $ROUNDS runs per figure (rounds interleaved;"
     echo "  the table gives the median of each column); fan-out: $TICKS rounds after 5 warm-up"
     echo "- CPU stolen: the share of the machine's CPU time that the hypervisor gave to other guests"
