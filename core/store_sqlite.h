@@ -267,7 +267,10 @@ struct fd_store {
  * store_audit_heads_unit_end after a unit's release (kept = 1) or rollback (kept = 0);
  * store_audit_heads_committed after a COMMIT of the write connection's own, with the data
  * version read just before it (ok = 0: the COMMIT failed, or the transaction was rolled back);
- * store_audit_heads_forget when anything else may have undone what it holds. */
+ * store_audit_heads_forget when anything else may have undone what it holds. That includes
+ * replacing the database under the write connection (sqlite3_deserialize, as the fuzz targets
+ * do between inputs): the new image gets a new pager whose data version starts over, so it
+ * can repeat the number the cache holds. The server never does that. */
 void store_audit_heads_unit_end(fd_store *st, int kept);
 void store_audit_heads_committed(fd_store *st, unsigned dv_before, int ok);
 void store_audit_heads_forget(fd_store *st);

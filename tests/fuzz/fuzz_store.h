@@ -48,9 +48,12 @@ static inline void fuzz_db_restore(fuzz_db *f)
         fprintf(stderr, "fuzz: sqlite3_deserialize: %s\n", sqlite3_errmsg(f->st->db));
         abort();
     }
-    /* what the store caches from the database must go with it (the webhook list) */
+    /* what the store caches from the database must go with it: the webhook list, and the audit
+     * log's heads (a deserialized image gets a new pager, whose data version starts over, so
+     * the store cannot tell by itself; store_sqlite.h) */
     json_decref(f->st->hooks);
     f->st->hooks = NULL;
+    store_audit_heads_forget(f->st);
 }
 
 /* 1 when the database differs from the snapshot. */
