@@ -189,6 +189,8 @@ for k in 200 1000; do
     fig "sse${k}_p99" "$(field "$line" p99_ms)"
     fig "sse${k}_send_median" "$(field "$line" send_median_ms)"
     fig "sse${k}_send_p99" "$(field "$line" send_p99_ms)"
+    fig "sse${k}_sock_median" "$(field "$line" sock_median_ms)"
+    fig "sse${k}_sock_p99" "$(field "$line" sock_p99_ms)"
     fig "sse${k}_bad" "$(( $(field "$line" bad_status) + $(field "$line" timeouts) ))"
     # the server has seen nothing but idle time and these streams: its peak is theirs
     if [ "$k" = 1000 ]; then
@@ -338,6 +340,7 @@ runs() {
         echo "| 3. tick-to-screen, $k streams: median (from the tick's response) | $(msv "$(get sse${k}_median)") | $t5 | $v5 | $(pct "$(get sse${k}_steal)") | |"
         echo "| 3. tick-to-screen, $k streams: p99 (from the tick's response) | $(msv "$(get sse${k}_p99)") | $t8 | $v8 | | $ref |"
         echo "| 3. tick-to-screen, $k streams: median / p99 from the tick's request | $(msv "$(get sse${k}_send_median)") / $(msv "$(get sse${k}_send_p99)") | | | | |"
+        echo "| 3. tick-to-screen, $k streams: median / p99 at the streams' sockets (kernel receive time, from the response's) | $(msv "$(get sse${k}_sock_median)") / $(msv "$(get sse${k}_sock_p99)") | | | | |"
     done
     for fmt in ndjson csv; do
         F=$(echo "$fmt" | tr '[:lower:]' '[:upper:]')

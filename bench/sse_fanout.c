@@ -14,9 +14,19 @@
  * event to the hub at commit, before the handler answers, so this is often 0: the same rounds
  * are also timed from the moment the tick was sent (send_*: commit, fsync and fan-out together).
  *
+ * The same rounds are also timed by the kernel's receive timestamps (SO_TIMESTAMPNS: the moment
+ * the segment reached the receiving socket, which on loopback is the moment the server's send
+ * delivered it): sock_median_ms, sock_p99_ms = the last stream's segment minus the response's.
+ * That is when each subscriber's machine has the event, before this one process has read 1,000
+ * sockets in turn on the cores the server uses (a browser has a machine of its own); the times
+ * above are when this tool read them. Both are printed; bench/README.md says which the target is
+ * read against.
+ *
  * Prints one line: streams=K ticks=N median_ms=.. p99_ms=.. max_ms=.. send_median_ms=..
- * send_p99_ms=.. bad_status=.. timeouts=.. connect_s=.. [rss_kb=.. hwm_kb=..]   (RSS of --pid with all K streams open, read
- * after the rounds). Exit 0 when it measured, 1 when the harness could not (no server, ...).
+ * send_p99_ms=.. sock_median_ms=.. sock_p99_ms=.. bad_status=.. timeouts=.. connect_s=..
+ * [rss_kb=.. hwm_kb=..]   (RSS of --pid with all K streams open, read after the rounds; the
+ * sock_ figures are -1 when the kernel gave no timestamps). Exit 0 when it measured, 1 when the
+ * harness could not (no server, ...).
  *
  * One thread, epoll, non-blocking sockets; RLIMIT_NOFILE raised to its hard limit. Every wait
  * is bounded (ROUND_TIMEOUT_MS per round, SETUP_TIMEOUT_MS to open the streams).
@@ -64,6 +74,7 @@ typedef struct stream {
     long long ids;       /* "id:" lines seen */
     long long base;      /* ids when the rounds began */
     double last_id_at;   /* when the newest one arrived (ms, monotonic) */
+    double last_id_kt;   /* ... and when its segment reached the socket (ms, realtime; 0: unknown) */
 } stream;
 
 static double now_ms(void)
@@ -93,6 +104,7 @@ static int connect_local(int port)
         return -1;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         close(fd);
         return -1;
@@ -114,6 +126,10 @@ static int send_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* The kernel's receive time of the read at hand (ms, realtime; 0: none), set by the readers
+ * before they parse what they read. */
+static double read_kt;
+
 /* A complete event-stream line (without its newline). */
 static void stream_line(stream *s, double t)
 {
@@ -124,6 +140,7 @@ static void stream_line(stream *s, double t)
     if (s->line_len >= 3 && memcmp(s->line, "id:", 3) == 0) {
         s->ids++;
         s->last_id_at = t;
+        s->last_id_kt = read_kt;
     }
 }
 
@@ -210,6 +227,7 @@ typedef struct ticker {
     size_t len;
     int status;
     double done_at; /* > 0 once the whole response arrived */
+    double done_kt; /* the kernel's receive time of its last segment (ms, realtime; 0: none) */
 } ticker;
 
 /* Parse what the ticker has: when the response is complete, note status and time. */
@@ -230,6 +248,7 @@ static int ticker_check(ticker *tk, double t)
         return 0;
     tk->status = atoi(tk->buf + 9) /* "HTTP/1.1 200" */;
     tk->done_at = t;
+    tk->done_kt = read_kt;
     /* keep-alive: the next response starts after this one */
     size_t used = hlen + (size_t)clen;
     memmove(tk->buf, tk->buf + used, tk->len - used);
@@ -301,6 +320,27 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
+/* recv, and the kernel's receive time of the last segment read into read_kt (0 if none). */
+static ssize_t recv_stamped(int fd, char *buf, size_t len)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                        .msg_controllen = sizeof control.buf};
+    ssize_t n = recvmsg(fd, &mh, 0);
+    read_kt = 0;
+    for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c != NULL; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            read_kt = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+        }
+    return n;
+}
+
 /* Read what a ready stream has: -1 when it ended or failed. One recv is enough when it does not
  * fill the buffer: TCP hands over everything queued up to the buffer's size, so a short read
  * left the socket empty, and the epoll registration is level-triggered, so bytes that arrive
@@ -310,7 +350,7 @@ static int drain_stream(stream *s, double t)
 {
     char buf[65536];
     for (;;) {
-        ssize_t n = recv(s->fd, buf, sizeof buf, 0);
+        ssize_t n = recv_stamped(s->fd, buf, sizeof buf);
         if (n > 0) {
             if (stream_bytes(s, buf, (size_t)n, t) != 0)
                 return -1;
@@ -329,7 +369,7 @@ static int drain_stream(stream *s, double t)
 static int drain_ticker(ticker *tk, double t)
 {
     for (;;) {
-        ssize_t n = recv(tk->fd, tk->buf + tk->len, sizeof tk->buf - 1 - tk->len, 0);
+        ssize_t n = recv_stamped(tk->fd, tk->buf + tk->len, sizeof tk->buf - 1 - tk->len);
         if (n > 0) {
             tk->len += (size_t)n;
             if (ticker_check(tk, t) != 0)
@@ -430,7 +470,7 @@ int main(int argc, char **argv)
     options o;
     loop l = {.ep = -1};
     ticker tk = {.fd = -1};
-    double *delays = NULL, *from_send = NULL;
+    double *delays = NULL, *from_send = NULL, *at_socket = NULL;
     int rc = 1;
 
     if (parse_options(argc, argv, &o) != 0)
@@ -448,9 +488,10 @@ int main(int argc, char **argv)
     l.streams = calloc((size_t)o.streams, sizeof *l.streams);
     delays = calloc((size_t)o.ticks, sizeof *delays);
     from_send = calloc((size_t)o.ticks, sizeof *from_send);
+    at_socket = calloc((size_t)o.ticks, sizeof *at_socket);
     l.ep = epoll_create1(EPOLL_CLOEXEC);
     l.tk = &tk;
-    if (l.streams == NULL || delays == NULL || from_send == NULL || l.ep < 0)
+    if (l.streams == NULL || delays == NULL || from_send == NULL || at_socket == NULL || l.ep < 0)
         goto done;
     for (long long i = 0; i < o.streams; i++)
         l.streams[i].fd = -1;
@@ -483,7 +524,7 @@ int main(int argc, char **argv)
     tk.fd = connect_local((int)o.port);
     if (tk.fd < 0 || add_fd(l.ep, tk.fd, -1) != 0)
         goto done;
-    long long bad_status = 0, timeouts = 0, measured = 0, events = 0;
+    long long bad_status = 0, timeouts = 0, measured = 0, events = 0, nstamped = 0;
     for (long long i = 0; i < l.nstreams; i++) /* each stream counts from where it stands */
         l.streams[i].base = l.streams[i].ids;
     for (long long r = 0; r < WARMUP_ROUNDS + o.ticks; r++) {
@@ -495,6 +536,7 @@ int main(int argc, char **argv)
                          o.mid, o.step, r % 2 == 0 ? "tick" : "untick", o.token, strlen(body),
                          body);
         tk.done_at = 0;
+        tk.done_kt = 0;
         double sent_at = now_ms();
         if (n <= 0 || n >= (int)sizeof tick || send_all(tk.fd, tick, (size_t)n) != 0)
             goto done;
@@ -517,12 +559,19 @@ int main(int argc, char **argv)
         events++;
         if (r < WARMUP_ROUNDS)
             continue;
-        double last = 0;
-        for (long long i = 0; i < l.nstreams; i++)
+        double last = 0, last_kt = 0;
+        int stamped = tk.done_kt > 0;
+        for (long long i = 0; i < l.nstreams; i++) {
             if (l.streams[i].last_id_at > last)
                 last = l.streams[i].last_id_at;
-        double d = last - tk.done_at;
+            if (l.streams[i].last_id_kt > last_kt)
+                last_kt = l.streams[i].last_id_kt;
+            stamped = stamped && l.streams[i].last_id_kt > 0;
+        }
+        double d = last - tk.done_at, dk = last_kt - tk.done_kt;
         delays[measured] = d > 0 ? d : 0;
+        at_socket[measured] = !stamped ? -1 : dk > 0 ? dk : 0;
+        nstamped += stamped;
         from_send[measured++] = last - sent_at;
     }
     long rss = o.pid > 0 ? status_kb(o.pid, "VmRSS") : -1;
@@ -533,11 +582,16 @@ int main(int argc, char **argv)
     }
     qsort(delays, (size_t)measured, sizeof *delays, cmp_double);
     qsort(from_send, (size_t)measured, sizeof *from_send, cmp_double);
+    qsort(at_socket, (size_t)measured, sizeof *at_socket, cmp_double);
     long long p99 = (measured * 99 + 99) / 100 - 1; /* nearest rank */
+    /* a round without every timestamp counts -1: the sock_ figures only when all had them */
+    int all_stamped = nstamped == measured;
     printf("streams=%lld ticks=%lld median_ms=%.2f p99_ms=%.2f max_ms=%.2f send_median_ms=%.2f "
-           "send_p99_ms=%.2f bad_status=%lld timeouts=%lld connect_s=%.2f",
+           "send_p99_ms=%.2f sock_median_ms=%.2f sock_p99_ms=%.2f bad_status=%lld timeouts=%lld "
+           "connect_s=%.2f",
            l.nstreams, measured, delays[measured / 2], delays[p99], delays[measured - 1],
-           from_send[measured / 2], from_send[p99], bad_status, timeouts, connect_s);
+           from_send[measured / 2], from_send[p99], all_stamped ? at_socket[measured / 2] : -1.0,
+           all_stamped ? at_socket[p99] : -1.0, bad_status, timeouts, connect_s);
     if (rss >= 0)
         printf(" rss_kb=%ld hwm_kb=%ld", rss, hwm);
     printf("\n");
@@ -554,5 +608,6 @@ done:
     free(l.streams);
     free(delays);
     free(from_send);
+    free(at_socket);
     return rc;
 }
