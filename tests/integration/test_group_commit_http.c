@@ -448,6 +448,77 @@ static void test_ticks_from_clients_that_vanish(void **state)
     h_destroy(&s);
 }
 
+/* The loop keeps spent step jobs for the next actions (api/steps.c): one action after another,
+ * each must answer only of itself. A refusal, a replay, a note, another actor and a long note
+ * (a job made to measure) come in turn, one at a time, so each job is the last one's, reused. */
+static void test_each_action_answers_only_of_itself(void **state)
+{
+    (void)state;
+    h_server s;
+    assert_int_equal(h_server_init(&s), 0);
+    if (h_start(&s, NULL, NULL) != 0) {
+        h_dump_logs(&s);
+        fail_msg("the server did not start");
+    }
+    start_flight(&s);
+    json_t *m = h_get_migration(&s, g_lead, MID);
+    char *path[4];
+    for (int i = 0; i < 4; i++)
+        path[i] = h_fmt("/api/migrations/" MID "/steps/%lld/tick",
+                        (long long)h_step_id(m, "takeoff", (size_t)i));
+    json_decref(m);
+    const char *key[] = {"Idempotency-Key: reuse-1", NULL};
+    char long_note[1500];
+    memset(long_note, 'n', sizeof long_note - 1);
+    long_note[sizeof long_note - 1] = '\0';
+    char *long_body = h_fmt("{\"note\":\"%s\"}", long_note);
+    h_resp r;
+    for (int round = 0; round < 3; round++) {
+        /* eng-0 ticks step 0 with a key and a note */
+        h_req(&s, "POST", path[0], g_eng[0], "{\"note\":\"first\"}", (size_t)-1, key, &r);
+        H_EXPECT(&r, 200);
+        assert_string_equal(json_string_value(json_object_get(r.json, "note")), "first");
+        if (round == 0)
+            assert_null(h_hdr(&r, "Idempotent-Replayed"));
+        else
+            assert_string_equal(h_hdr(&r, "Idempotent-Replayed"), "true");
+        h_resp_free(&r);
+        /* eng-1 ticks the same step: 409 naming eng-0, nothing of the answer before */
+        h_req(&s, "POST", path[0], g_eng[1], "{}", (size_t)-1, NULL, &r);
+        H_PROBLEM(&r, 409);
+        assert_non_null(strstr(json_string_value(json_object_get(r.json, "detail")), "Engineer 0"));
+        assert_null(h_hdr(&r, "Idempotent-Replayed"));
+        h_resp_free(&r);
+        if (round > 0)
+            continue; /* the steps below are done now */
+        /* eng-1 ticks step 1 without a note or a key: its own name, no note, no replay */
+        h_req(&s, "POST", path[1], g_eng[1], "{}", (size_t)-1, NULL, &r);
+        H_EXPECT(&r, 200);
+        assert_null(h_hdr(&r, "Idempotent-Replayed"));
+        assert_true(json_is_null(json_object_get(r.json, "note")) ||
+                    json_object_get(r.json, "note") == NULL);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "by"), "name")),
+                            "Engineer 1");
+        h_resp_free(&r);
+        /* a long note (more than a kept job holds), then a short one */
+        h_req(&s, "POST", path[2], g_eng[2], long_body, (size_t)-1, NULL, &r);
+        H_EXPECT(&r, 200);
+        assert_string_equal(json_string_value(json_object_get(r.json, "note")), long_note);
+        h_resp_free(&r);
+        h_req(&s, "POST", path[3], g_eng[3], "{\"note\":\"short\"}", (size_t)-1, NULL, &r);
+        H_EXPECT(&r, 200);
+        assert_string_equal(json_string_value(json_object_get(r.json, "note")), "short");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "by"), "name")),
+                            "Engineer 3");
+        h_resp_free(&r);
+    }
+    free(long_body);
+    for (int i = 0; i < 4; i++)
+        free(path[i]);
+    assert_int_equal(h_stop(&s, SIGTERM, 10000), 0);
+    h_destroy(&s);
+}
+
 /* The token and document caches say on /metrics how often they answer: the same GET twice with
  * the same token is one miss then one hit of each (the first request also verifies the token). */
 static void test_cache_counters_are_on_metrics(void **state)
@@ -525,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_small_batches_still_keep_everything),
         cmocka_unit_test(test_other_writes_are_not_starved_by_steady_ticks),
         cmocka_unit_test(test_ticks_from_clients_that_vanish),
+        cmocka_unit_test(test_each_action_answers_only_of_itself),
         cmocka_unit_test(test_cache_counters_are_on_metrics),
         cmocka_unit_test(test_bad_settings_refuse_to_start),
     };
