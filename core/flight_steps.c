@@ -451,8 +451,8 @@ static fd_err rule_action(fd_store *st, fd_ctx *ctx, void *args, fd_buf *out)
         status = "awaiting_confirmation";
     int64_t now = store_now_ms(st);
     e = store_step_set_status(st, a->sid, status, ctx->actor->sub, ctx->actor->name, now, text);
-    if (e == FD_OK)
-        e = store_mig_bump(st, a->mid);
+    if (e == FD_OK) /* once per transaction: a batch holds many of these (store_internal.h) */
+        e = store_mig_bump_later(st, a->mid);
     if (e != FD_OK)
         goto done;
     /* the step as it is now, without reading it back: the answer, then the event's canonical

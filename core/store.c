@@ -41,11 +41,8 @@ const char *store_last_error(fd_store *st)
     return st ? store_error : "";
 }
 
-sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql)
+static sqlite3_stmt *stmt_on(fd_store *st, int committed, enum store_stmt_id id, const char *sql)
 {
-    /* Group commit: a plain read goes to the read connection (committed data only); units and
-     * whoever acts inside the open batch use the write connection (store_batch.c). */
-    int committed = store_batch_reads_committed(st);
     sqlite3 *db = committed ? st->rdb : st->db;
     sqlite3_stmt **slot = committed ? &st->rstmts[id] : &st->stmts[id];
     sqlite3_stmt *s = *slot;
@@ -61,6 +58,18 @@ sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return s;
+}
+
+sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql)
+{
+    /* Group commit: a plain read goes to the read connection (committed data only); units and
+     * whoever acts inside the open batch use the write connection (store_batch.c). */
+    return stmt_on(st, store_batch_reads_committed(st), id, sql);
+}
+
+sqlite3_stmt *store_stmt_write(fd_store *st, enum store_stmt_id id, const char *sql)
+{
+    return stmt_on(st, 0, id, sql);
 }
 
 int store_bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -467,6 +476,7 @@ fd_err store_begin(fd_store *st)
     if (store_exec_stmt(st, store_stmt(st, S_BEGIN, "BEGIN IMMEDIATE"), "begin") != FD_OK)
         return FD_E_INTERNAL;
     st->in_tx = 1;
+    st->nlater_bumps = 0;
     return FD_OK;
 }
 
@@ -476,6 +486,8 @@ fd_err store_commit(fd_store *st)
         return store_batch_unit_release(st);
     double t0 = store_stats_clock();
     unsigned dv = store_data_version(st);
+    if (store_mig_bumps_apply(st) != FD_OK)
+        return FD_E_INTERNAL; /* the caller's store_rollback undoes the transaction */
     if (store_exec_stmt(st, store_stmt(st, S_COMMIT, "COMMIT"), "commit") != FD_OK) {
         st->stats.commit_errors++;
         return FD_E_INTERNAL; /* the caller's store_rollback drops the unit's heads */
@@ -536,6 +548,7 @@ void store_rollback(fd_store *st)
         return;
     }
     queue_clear(st);
+    st->nlater_bumps = 0;
     if (!st->in_tx)
         return;
     store_audit_heads_unit_end(st, 0);

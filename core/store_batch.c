@@ -332,6 +332,7 @@ fd_err store_batch_unit_begin(fd_store *st)
     if (!tl_owner)
         b->touched = b->id; /* the loop's request at hand waits for this batch */
     b->unit_queue = st->nqueue;
+    b->unit_bumps = st->nlater_bumps;
     return FD_OK;
 }
 
@@ -359,6 +360,7 @@ void store_batch_unit_rollback(fd_store *st)
     st->in_tx = 0;
     hooks_forget(st);
     store_queue_truncate(st, b->unit_queue);
+    st->nlater_bumps = b->unit_bumps;
     if (wexec(st, S_ROLLBACK_TO, "ROLLBACK TO unit", "rollback to") != FD_OK ||
         wexec(st, S_RELEASE, "RELEASE unit", "release") != FD_OK || sqlite3_get_autocommit(st->db))
         b->broken = 1;
@@ -374,6 +376,7 @@ static void batch_drop(fd_store *st)
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     store_audit_heads_forget(st); /* whatever its units appended is gone */
+    st->nlater_bumps = 0;
     b->commit_ok = !b->broken;
     if (b->broken)
         snprintf(b->commit_error, sizeof b->commit_error, "the batch transaction was lost");
@@ -458,11 +461,13 @@ void store_batch_commit_run(fd_store *st)
     sqlite3_stmt *s = st->stmts[S_COMMIT]; /* prepared by store_batch_enable */
     double t0 = store_stats_clock();
     unsigned dv = store_data_version(st);
-    int rc = sqlite3_step(s);
+    int bumped = store_mig_bumps_apply(st) == FD_OK; /* in the batch, before its COMMIT */
+    int rc = bumped ? sqlite3_step(s) : SQLITE_ERROR;
     b->commit_ok = rc == SQLITE_DONE;
     store_audit_heads_committed(st, dv, b->commit_ok);
-    if (!b->commit_ok)
-        snprintf(b->commit_error, sizeof b->commit_error, "%s", sqlite3_errmsg(st->db));
+    if (!b->commit_ok) /* store_batch_seal rolls the batch back */
+        snprintf(b->commit_error, sizeof b->commit_error, "%s",
+                 bumped ? sqlite3_errmsg(st->db) : store_last_error(st));
     sqlite3_reset(s);
     b->commit_seconds = store_stats_clock() - t0;
 }

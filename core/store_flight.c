@@ -196,15 +196,43 @@ fd_err store_mig_set_state(fd_store *st, const char *mid, const char *status,
     return store_exec_stmt(st, s, "migration state");
 }
 
-fd_err store_mig_bump(fd_store *st, const char *mid)
+/* no RETURNING: it costs an ephemeral table per statement, on every mutation's path */
+#define MIG_BUMP_SQL "UPDATE migrations SET version = version + 1 WHERE id = ?1"
+
+static fd_err bump(fd_store *st, sqlite3_stmt *s, const char *mid)
 {
-    /* no RETURNING: it costs an ephemeral table per statement, on every mutation's path */
-    sqlite3_stmt *s =
-        store_stmt(st, S_MIG_BUMP, "UPDATE migrations SET version = version + 1 WHERE id = ?1");
     if (s == NULL)
         return FD_E_INTERNAL;
     store_bind_text(s, 1, mid);
     return store_exec_stmt(st, s, "migration bump");
+}
+
+fd_err store_mig_bump(fd_store *st, const char *mid)
+{
+    return bump(st, store_stmt(st, S_MIG_BUMP, MIG_BUMP_SQL), mid);
+}
+
+fd_err store_mig_bump_later(fd_store *st, const char *mid)
+{
+    if (!st->in_tx)
+        return store_mig_bump(st, mid);
+    for (int i = 0; i < st->nlater_bumps; i++)
+        if (strcmp(st->later_bumps[i], mid) == 0)
+            return FD_OK;
+    size_t n = strlen(mid);
+    if (st->nlater_bumps == STORE_LATER_BUMPS || n >= STORE_LATER_BUMP_ID)
+        return store_mig_bump(st, mid);
+    memcpy(st->later_bumps[st->nlater_bumps++], mid, n + 1);
+    return FD_OK;
+}
+
+fd_err store_mig_bumps_apply(fd_store *st)
+{
+    fd_err e = FD_OK;
+    for (int i = 0; i < st->nlater_bumps && e == FD_OK; i++) /* no unit is open at a batch's end */
+        e = bump(st, store_stmt_write(st, S_MIG_BUMP, MIG_BUMP_SQL), st->later_bumps[i]);
+    st->nlater_bumps = 0;
+    return e;
 }
 
 /* ---- documents ---- */

@@ -89,6 +89,17 @@ fd_err store_mig_set_state(fd_store *st, const char *mid, const char *status,
 /* version = version + 1. Every change of a migration
  * or of anything in it calls this once, so the migration's ETag follows its whole document. */
 fd_err store_mig_bump(fd_store *st, const char *mid);
+/* The same, made once just before the transaction at hand commits, however many of its changes
+ * ask (a unit rolled back takes its asks with it). For the step actions: under durable ticks a
+ * batch holds dozens of them, mostly of one migration, and the UPDATE was ~7 % of each one's
+ * instructions. The version still moves with every durable change of the document: once per
+ * transaction, in it. Nothing between the ask and the COMMIT may read the version (the step
+ * actions do not; a later unit of the batch that does would see it unmoved). Outside a
+ * transaction it bumps at once. */
+fd_err store_mig_bump_later(fd_store *st, const char *mid);
+/* store.c and store_batch.c, just before COMMIT: make the bumps asked (the list is empty after,
+ * whatever the outcome); and forget them, on a rollback. */
+fd_err store_mig_bumps_apply(fd_store *st);
 /* store_stamp.c: the version of `mid`, and how many active stages have a running clock (the
  * start of one of them in *clock_start, -1 when none). FD_E_NOT_FOUND when no such migration. */
 fd_err store_mig_stamp(fd_store *st, const char *mid, int64_t *version, int64_t *clock_start,

@@ -202,6 +202,7 @@ typedef struct store_batch {
     int broken;                   /* SQLite dropped the batch transaction: it can only fail */
     uint64_t touched;             /* the batch the activity at hand writes or reads in */
     size_t unit_queue;            /* events queued before the unit at hand began */
+    int unit_bumps;               /* later bumps asked before the unit at hand began */
     int read_tx;                  /* a read snapshot is open on rdb */
     uint64_t snapshot;            /* read snapshots opened so far: names the open one */
     store_stamp_memo stamps[STORE_STAMP_MEMO]; /* stamps read in the open snapshot */
@@ -244,6 +245,9 @@ typedef struct store_audit_cache {
     store_audit_heads unit;
 } store_audit_cache;
 
+#define STORE_LATER_BUMPS 8      /* more distinct migrations in one transaction: bumped at once */
+#define STORE_LATER_BUMP_ID 128 /* longer ids too */
+
 struct fd_store {
     sqlite3 *db; /* the connection that writes (the only one outside batch mode) */
     fd_ports ports;
@@ -258,6 +262,10 @@ struct fd_store {
     store_event *queue;
     size_t nqueue, capqueue;
     store_audit_cache heads; /* the audit log's heads (see store_audit_cache) */
+    /* migrations whose version moves just before the transaction at hand commits
+     * (store_mig_bump_later), each once */
+    char later_bumps[STORE_LATER_BUMPS][STORE_LATER_BUMP_ID];
+    int nlater_bumps;
     fd_store_stats stats; /* commits since open (store_stats) */
     int reader;           /* opened by store_open_reader: a guest beside the server, which
                              never checkpoints (that would stall the server's writes) */
@@ -287,6 +295,9 @@ extern __thread sqlite3 *store_error_db;
 /* The cached statement for `id`, prepared from `sql` on first use, reset and unbound.
  * NULL on failure (store_error says why). */
 sqlite3_stmt *store_stmt(fd_store *st, enum store_stmt_id id, const char *sql);
+/* The same on the write connection whatever the batch's routing says: for what the store itself
+ * runs at a batch's end, when no unit is open (store_mig_bumps_apply). */
+sqlite3_stmt *store_stmt_write(fd_store *st, enum store_stmt_id id, const char *sql);
 
 /* Record the connection's error message and return FD_E_INTERNAL. */
 fd_err store_fail(fd_store *st, const char *what);

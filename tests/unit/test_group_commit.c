@@ -151,6 +151,81 @@ static fd_err refuse_after_writing(gc *g)
     return e;
 }
 
+/* The migration's version as a plain read sees it now (committed batches only). */
+static int64_t mig_version(gc *g)
+{
+    int64_t v = -1, clock_start;
+    int clocks;
+    assert_int_equal(store_mig_stamp(g->f->st, CX_MID, &v, &clock_start, &clocks), FD_OK);
+    return v;
+}
+
+/* A rule that asks for the migration's bump at commit, then refuses. */
+static fd_err rule_bump_then_refuse(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+{
+    (void)args;
+    (void)out;
+    fd_err e = store_mig_bump_later(st, CX_MID);
+    if (e != FD_OK)
+        return e;
+    return fd_fail(&ctx->problem, FD_E_CONFLICT, NULL, "refused after asking for a bump");
+}
+
+/* A rule that writes an audit event and nothing else (no bump). */
+static fd_err rule_note_only(fd_store *st, fd_ctx *ctx, void *args, json_t **out)
+{
+    (void)args;
+    (void)out;
+    return audit_append(st, ctx, CX_MID, "step.note", "998", NULL, NULL, "a note");
+}
+
+static fd_err run_rule(gc *g, fd_err (*rule)(fd_store *, fd_ctx *, void *, json_t **))
+{
+    fd_ctx ctx;
+    fd_ctx_init(&ctx, &g->f->bob, "req-rule");
+    fd_err e = core_mutate(g->f->st, &ctx, rule, NULL, NULL);
+    fd_problem_clear(&ctx.problem);
+    return e;
+}
+
+/* ---- the migration's version under batches ---- */
+
+/* The step actions move their migration's version once per transaction (store_mig_bump_later):
+ * a batch of three ticks moves it by one, in the batch, so a plain read sees the new version
+ * together with the ticks, and not before. A unit rolled back takes its ask with it. Outside a
+ * batch every action still moves it (test_flight: every_change_bumps_versions). */
+static void test_a_batch_moves_the_migration_version_once(void **state)
+{
+    (void)state;
+    gc *g = gc_open(0);
+    char buf[32];
+    int64_t a = cx_step(g->f, 0, 0), b = cx_step(g->f, 0, 1), c = cx_step(g->f, 0, 2);
+    int64_t v0 = mig_version(g);
+    assert_true(v0 > 0);
+    assert_int_equal(act(g, &g->f->alice, a, FD_STEP_TICK, NULL), FD_OK);
+    assert_int_equal(act(g, &g->f->bob, b, FD_STEP_TICK, NULL), FD_OK);
+    assert_int_equal(act(g, &g->f->alice, c, FD_STEP_TICK, NULL), FD_OK);
+    store_batch_untouch(g->f->st); /* a new request that only reads */
+    assert_int_equal(mig_version(g), v0); /* the open batch is not seen */
+    assert_string_equal(status_of(g, a, buf, sizeof buf), "pending");
+    assert_int_equal(commit_batch(g, NULL), FD_OK);
+    assert_int_equal(mig_version(g), v0 + 1);
+    assert_string_equal(status_of(g, c, buf, sizeof buf), "done");
+
+    /* a unit that asked and was refused, beside one that wrote without asking: no move */
+    assert_int_equal(run_rule(g, rule_bump_then_refuse), FD_E_CONFLICT);
+    assert_int_equal(run_rule(g, rule_note_only), FD_OK);
+    assert_int_equal(commit_batch(g, NULL), FD_OK);
+    assert_int_equal(mig_version(g), v0 + 1);
+
+    /* and an untick in a batch of its own moves it again */
+    assert_int_equal(act(g, &g->f->alice, a, FD_STEP_UNTICK, NULL), FD_OK);
+    assert_int_equal(commit_batch(g, NULL), FD_OK);
+    assert_int_equal(mig_version(g), v0 + 2);
+    assert_chain_ok(g);
+    gc_close(g);
+}
+
 /* ---- savepoints ---- */
 
 /* A succeeds, B writes and is refused, C succeeds, all in one batch: A and C are there with
@@ -767,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_failed_batch_answers_unavailable),
         cmocka_unit_test(test_memory_database_stays_inline),
         cmocka_unit_test(test_disable_commits_the_open_batch),
+        cmocka_unit_test(test_a_batch_moves_the_migration_version_once),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
